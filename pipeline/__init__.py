@@ -1,0 +1,1 @@
+"""logtrace pipeline: stream worker, enrichment, correlation, metrics, Elasticsearch sink and CLI."""

@@ -1,0 +1,20 @@
+"""`logtrace` console script: imports each command module so it registers on the shared app."""
+
+import importlib
+
+from pipeline.cli._app import app
+
+# One module per command family; each registers its commands on `app` when imported.
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipeline.cli.dev",
+)
+
+
+def main() -> None:
+    """Entry point of the `logtrace` console script."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+    app()
+
+
+__all__ = ["app", "main"]
