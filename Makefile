@@ -1,0 +1,42 @@
+# The two front-door commands: `make run` (stack + worker + demo traffic) and `make test` (the whole suite).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the tests use as real peers: kcat (produces compressed records), docker-compose (validates
+# docker-compose.yml without an engine).
+DEB_PACKAGES := kcat docker-compose
+
+.PHONY: run test install system-deps stack lint down
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+stack: install
+	$(BIN)/logtrace dev up
+
+lint: install
+	$(BIN)/ruff check .
+
+run: stack
+	$(BIN)/logtrace setup
+	bash devstack/run-demo.sh
+
+test: install system-deps lint stack
+	$(BIN)/pytest
+
+down: install
+	$(BIN)/logtrace dev down
