@@ -68,7 +68,28 @@ def _object(obj: Mapping[Any, Any], depth: int, budget: _Budget, limits: Limits)
     return out
 
 
+def _flat(obj: Mapping[Any, Any], limits: Limits) -> dict[str, Any] | None:
+    """The common case cheaply: few keys already clean, scalar values; None when the full walk is needed."""
+    if len(obj) > limits.max_attributes:
+        return None
+    out: dict[str, Any] = {}
+    chars = limits.max_value_chars
+    for key, value in obj.items():
+        kind = type(value)
+        if kind is str:
+            value = value[:chars]
+        elif kind is not int and kind is not float and kind is not bool:
+            return None
+        if type(key) is not str or clean_key(key) is not key:
+            return None
+        out[key] = value
+    return out
+
+
 def bounded(obj: Mapping[Any, Any], limits: Limits) -> tuple[dict[str, Any], int]:
     """Sanitized copy of `obj` and the number of leaf values dropped over `limits.max_attributes`."""
+    flat = _flat(obj, limits)
+    if flat is not None:
+        return flat, 0
     budget = _Budget(limits.max_attributes)
     return _object(obj, 0, budget, limits), budget.dropped

@@ -17,6 +17,9 @@ class Limits:
     max_value_chars: int = 8192
     # Characters kept of `message` / `error.stack_trace`.
     max_message_chars: int = 256 * 1024
+    # Bytes of one OTLP request; a request cannot be truncated, so a larger one is an error result
+    # (`otlp_too_large`). The collector's Kafka exporter caps messages at 1 MB unless raised.
+    max_request_bytes: int = 16 * 1024 * 1024
 
 
 DEFAULT_LIMITS = Limits()

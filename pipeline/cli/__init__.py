@@ -7,6 +7,13 @@ from pipeline.cli._app import app
 # One module per command family; each registers its commands on `app` when imported.
 COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.dev",
+    "pipeline.cli.parse",
+    "pipeline.cli.setup",
+    "pipeline.cli.dlq",
+    "pipeline.cli.kibana",
+    "pipeline.cli.trace",
+    "pipeline.cli.worker",
+    "pipeline.cli.demo",
 )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,7 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ElasticsearchSettings(BaseSettings):
     """Connection settings; `client()` builds the AsyncElasticsearch every component shares."""
 
-    model_config = SettingsConfigDict(env_prefix="LOGTRACE_ES_", extra="forbid")
+    # Inputs are hidden from validation errors: a rejected URL may carry a password.
+    model_config = SettingsConfigDict(env_prefix="LOGTRACE_ES_", extra="forbid", hide_input_in_errors=True)
 
     # Base URL of the cluster, http(s)://host:port, without credentials.
     url: str = "http://127.0.0.1:9200"
@@ -54,8 +56,10 @@ class ElasticsearchSettings(BaseSettings):
         """A new AsyncElasticsearch for these settings (the caller closes it).
 
         Client-side retries are off: the sink owns retrying, item by item, with its own backoff.
+        Responses are parsed with orjson (a bulk response of thousands of items is parsed per request).
         """
         options: dict[str, object] = {
+            "serializer": OrjsonSerializer(),
             "request_timeout": self.request_timeout_s,
             "max_retries": 0,
             "retry_on_timeout": False,

@@ -47,6 +47,9 @@ class DeadLetter:
     doc_id: str | None
     # The unredacted record, only for the access-restricted raw dead-letter topic when that is enabled.
     original: bytes | None = None
+    # For a document Elasticsearch refused: its JSON and target stream, so a replay can re-send it as is.
+    document: bytes | None = None
+    data_stream: str | None = None
 
 
 @dataclass(slots=True)

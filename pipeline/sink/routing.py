@@ -36,8 +36,13 @@ _NOT_ALLOWED = re.compile(r"[^a-z0-9_.]+")
 _DOTS = re.compile(r"\.{2,}")
 
 
-def sanitize_segment(value: object, *, allow_dots: bool = True, fallback: str = DEFAULT_DATASET,
-                     max_chars: int = MAX_DATASET_CHARS) -> str:
+def sanitize_segment(
+    value: object,
+    *,
+    allow_dots: bool = True,
+    fallback: str = DEFAULT_DATASET,
+    max_chars: int = MAX_DATASET_CHARS,
+) -> str:
     """`value` as a safe dataset/namespace segment: `[a-z0-9_.]`, no leading/trailing `.`/`_`, bounded.
 
     Unicode is folded to ASCII where it has an ASCII base letter (`é` -> `e`); any other run of
@@ -54,7 +59,9 @@ def sanitize_segment(value: object, *, allow_dots: bool = True, fallback: str = 
 
 def sanitize_namespace(value: object) -> str:
     """A namespace segment: like a dataset but without dots (they would read as sub-datasets)."""
-    return sanitize_segment(value, allow_dots=False, fallback=DEFAULT_NAMESPACE, max_chars=MAX_NAMESPACE_CHARS)
+    return sanitize_segment(
+        value, allow_dots=False, fallback=DEFAULT_NAMESPACE, max_chars=MAX_NAMESPACE_CHARS
+    )
 
 
 def _name(kind: Kind, dataset: str, namespace: str) -> str:
@@ -67,8 +74,9 @@ def data_stream(kind: Kind, dataset: str, namespace: str) -> str:
         raise ValueError(f"unknown data stream kind {kind!r}")
     # A dataset given as `logtrace.app` means `app`, not `logtrace.logtrace.app`.
     text = str(dataset)
-    segment = sanitize_segment(text.removeprefix(DATASET_PREFIX) if text.lower().startswith(DATASET_PREFIX)
-                               else text)
+    segment = sanitize_segment(
+        text.removeprefix(DATASET_PREFIX) if text.lower().startswith(DATASET_PREFIX) else text
+    )
     if segment in RESERVED_DATASETS[kind]:
         segment += RESERVED_SUFFIX
     return _name(kind, segment, sanitize_namespace(namespace))
@@ -99,6 +107,10 @@ def is_ours(name: str) -> bool:
     kind, sep, rest = name.partition("-")
     if kind not in KINDS or not sep or not rest.startswith(DATASET_PREFIX):
         return False
-    dataset, sep, namespace = rest[len(DATASET_PREFIX):].partition("-")
-    return (bool(sep) and sanitize_segment(dataset, fallback="") == dataset
-            and sanitize_namespace(namespace) == namespace and namespace != "")
+    dataset, sep, namespace = rest[len(DATASET_PREFIX) :].partition("-")
+    return (
+        bool(sep)
+        and sanitize_segment(dataset, fallback="") == dataset
+        and sanitize_namespace(namespace) == namespace
+        and namespace != ""
+    )

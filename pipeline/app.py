@@ -1,0 +1,147 @@
+"""The faust App factory: one place where logtrace's settings become faust's configuration.
+
+Choices that matter for correctness (see pipeline/worker.py for why):
+- `stream_wait_empty=False`: on shutdown faust must not wait for unacknowledged events — the worker
+  acknowledges only what the sink made durable, so an event still in flight simply stays uncommitted.
+- in-memory store with changelog-backed tables: state is rebuilt from the changelog at start-up and
+  after a rebalance; no local files to lose or to get out of step with Kafka.
+- bounded buffers (`stream_buffer_maxsize`, `broker_max_poll_records`, `consumer_max_fetch_size`):
+  together with the agent awaiting the sink they are the worker's backpressure and its memory bound.
+"""
+
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from pipeline.config.kafka import KafkaSettings
+from pipeline.config.worker import WorkerSettings
+
+
+def create_app(
+    settings: WorkerSettings, kafka: KafkaSettings | None = None, *, datadir: Path | None = None
+) -> faust.App:
+    """A faust App for `settings`; agents, timers and pages are added by `pipeline.worker.install`."""
+    kafka = kafka or KafkaSettings()
+    if datadir is None:
+        # The memory store keeps nothing on disk; faust still wants a directory for its app dir.
+        datadir = Path(tempfile.gettempdir()) / f"logtrace-{kafka.group_id}"
+    return faust.App(
+        kafka.group_id,
+        broker=[f"kafka://{server}" for server in kafka.servers],
+        broker_credentials=kafka.faust_credentials(),
+        broker_client_id=kafka.client_id,
+        datadir=str(datadir),
+        store="memory://",
+        autodiscover=False,
+        # Offsets: commit what was acknowledged every `commit_interval_s`; never auto-commit.
+        broker_commit_interval=settings.commit_interval_s,
+        broker_commit_every=100_000,
+        stream_wait_empty=False,
+        consumer_auto_offset_reset=settings.auto_offset_reset,
+        # Backpressure and memory bound.
+        stream_buffer_maxsize=settings.stream_buffer_records,
+        broker_max_poll_records=settings.max_poll_records,
+        consumer_max_fetch_size=settings.max_partition_fetch_bytes,
+        # The sink may retry for as long as Elasticsearch is down; the group must not consider the
+        # worker dead meanwhile (heartbeats run in the background, the poll interval is what counts).
+        broker_max_poll_interval=3600.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_request_timeout=max(60.0, settings.session_timeout_s + 5),
+        # New input topics are noticed within this time.
+        consumer_metadata_max_age_ms=30_000,
+        # Internal topics (repartition, partials, changelog).
+        topic_partitions=settings.internal_partitions,
+        topic_replication_factor=settings.internal_replication,
+        table_standby_replicas=0,
+        producer_acks=-1,
+        # The web server serves /metrics, /health and /ready only (pipeline/web.py).
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_in_thread=False,
+        worker_redirect_stdouts=False,
+    )
+
+
+class PartitionState(MutableMapping[str, Any]):
+    """The entries of one partition of a changelog-backed faust table, as a plain mutable mapping.
+
+    The pure trackers (trace table, metric windows) keep their state in a MutableMapping. faust's own
+    `table[key] = value` needs the *current event* to pick the changelog partition, which a batch
+    (`noack_take`) or a timer does not have; this view names its partition explicitly instead:
+    writes go to the table's store and to changelog partition `partition` at once, keys are stored
+    as `<partition>|<key>` so the partitions of one worker never collide, and deletions are *deferred*
+    until `flush_deletes()` — the caller flushes them once the documents derived from the deleted
+    entries are durable, so a crash in between resurrects the entry (and re-emits the same document id)
+    instead of losing it. faust flushes the producer before it commits offsets, so the changelog is
+    always at least as new as the committed input.
+    """
+
+    def __init__(self, table: Any, partition: int) -> None:
+        self._table = table
+        self._store = table.data
+        self.partition = partition
+        self._prefix = f"{partition}|"
+        self._deleted: list[str] = []
+        self._keys: set[str] = set()
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Re-read which keys of this partition the store holds (after changelog recovery)."""
+        cut = len(self._prefix)
+        self._keys = {key[cut:] for key in list(self._store.keys()) if str(key).startswith(self._prefix)}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._store[self._prefix + key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        full = self._prefix + key
+        if key in self._keys and self._store[full] == value:
+            return  # unchanged: no changelog record (timers rewrite their bookkeeping every tick)
+        self._store[full] = value
+        self._keys.add(key)
+        self._table.send_changelog(self.partition, full, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._keys:
+            raise KeyError(key)
+        full = self._prefix + key
+        del self._store[full]
+        self._keys.discard(key)
+        self._deleted.append(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def flush_deletes(self) -> int:
+        """Write the tombstones of deleted entries (skipping any re-created since); returns how many."""
+        deleted, self._deleted = self._deleted, []
+        sent = 0
+        for key in dict.fromkeys(deleted):
+            if key in self._keys:
+                continue
+            self._table.send_changelog(self.partition, self._prefix + key, None, value_serializer="raw")
+            sent += 1
+        return sent
+
+    def drop_local(self) -> None:
+        """Forget this partition locally (it moved to another worker); the changelog keeps it."""
+        for key in list(self._keys):
+            self._store.pop(self._prefix + key, None)
+        self._keys.clear()
+        self._deleted.clear()

@@ -1,0 +1,145 @@
+"""`logtrace worker`: run one stream worker (start several for more throughput: one consumer group).
+
+Configuration is environment only: LOGTRACE_* (pipeline/config/worker.py), LOGTRACE_KAFKA_*,
+LOGTRACE_ES_*, LOGTRACE_SINK_*. A bad value stops the worker before it connects, naming the variable.
+"""
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+import typer
+from pydantic import ValidationError
+
+from pipeline.cli._app import app
+
+log = logging.getLogger("logtrace.worker")
+
+
+def _settings_error(exc: ValidationError, prefix: str) -> str:
+    lines = []
+    for error in exc.errors():
+        where = "_".join(str(part) for part in error["loc"]).upper()
+        name = f"{prefix}{where}" if where else prefix.rstrip("_")
+        lines.append(f"  {name}: {error['msg']}")
+    return "\n".join(lines)
+
+
+async def ensure_topics(kafka: object, worker: object, sink: object) -> list[str]:
+    """Create missing input topics (LOGTRACE_INTERNAL_PARTITIONS partitions) and the dead-letter topic.
+
+    Returns the names of the topics created.
+
+    Input topics normally exist already (the shippers create them); creating a missing one lets the
+    worker subscribe at once instead of waiting for the next metadata refresh.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    from pipeline.config.kafka import KafkaSettings
+    from pipeline.config.sink import SinkSettings
+    from pipeline.config.worker import WorkerSettings
+    from pipeline.sink.deadletter import MIN_RETENTION_DAYS
+
+    assert isinstance(kafka, KafkaSettings) and isinstance(worker, WorkerSettings)
+    assert isinstance(sink, SinkSettings)
+    wanted = [topic.topic for topic in worker.raw_topics]
+    wanted += [name for name in (worker.otlp_spans_topic, worker.otlp_logs_topic) if name]
+    admin = AIOKafkaAdminClient(**kafka.aiokafka_kwargs())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(name, worker.internal_partitions, worker.internal_replication)
+            for name in wanted
+            if name not in existing
+        ]
+        if sink.deadletter_topic not in existing:
+            retention_ms = max(sink.deadletter_retention_days, MIN_RETENTION_DAYS) * 24 * 3600 * 1000
+            new.append(
+                NewTopic(
+                    sink.deadletter_topic,
+                    3,
+                    worker.internal_replication,
+                    topic_configs={"retention.ms": str(retention_ms)},
+                )
+            )
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+        return [topic.name for topic in new]
+    finally:
+        await admin.close()
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run a stream worker: Kafka raw logs and OTLP -> parse, enrich, correlate, metrics -> Elasticsearch.
+
+    Serves /metrics, /health and /ready on LOGTRACE_WEB_HOST:LOGTRACE_WEB_PORT (127.0.0.1:6066).
+    """
+    from pipeline.config.elasticsearch import ElasticsearchSettings
+    from pipeline.config.kafka import KafkaSettings
+    from pipeline.config.sink import SinkSettings
+    from pipeline.config.worker import WorkerSettings
+
+    loaded = {}
+    for key, cls, prefix in (
+        ("worker", WorkerSettings, "LOGTRACE_"),
+        ("kafka", KafkaSettings, "LOGTRACE_KAFKA_"),
+        ("es", ElasticsearchSettings, "LOGTRACE_ES_"),
+        ("sink", SinkSettings, "LOGTRACE_SINK_"),
+    ):
+        try:
+            loaded[key] = cls()
+        except ValidationError as exc:
+            typer.echo(f"logtrace worker: invalid configuration\n{_settings_error(exc, prefix)}", err=True)
+            raise typer.Exit(2) from None
+    run_worker(loaded["worker"], loaded["kafka"], loaded["es"], loaded["sink"])
+
+
+def run_worker(worker: object, kafka: object, es: object, sink: object) -> None:
+    """Build the faust app with every agent and run it until SIGTERM/SIGINT (or a fatal error)."""
+    import faust
+    from mode import Service
+
+    from pipeline.app import create_app
+    from pipeline.logs import configure, logging_config
+    from pipeline.worker import Runtime, install
+
+    level = worker.log_level  # type: ignore[attr-defined]
+    configure(level)
+    try:
+        created = asyncio.run(ensure_topics(kafka, worker, sink))
+    except Exception as exc:
+        log.error("cannot reach Kafka to check topics: %s", exc)
+        sys.exit(1)
+    log.info(
+        "worker starting",
+        extra={
+            "fields": {
+                "kafka": kafka.describe(),  # type: ignore[attr-defined]
+                "topics.created": created,
+                "raw_topics": [topic.topic for topic in worker.raw_topics],  # type: ignore[attr-defined]
+                "web": f"{worker.web_host}:{worker.web_port}",  # type: ignore[attr-defined]
+            }
+        },
+    )
+    faust_app = create_app(worker, kafka)  # type: ignore[arg-type]
+    runtime = Runtime(faust_app, worker, kafka, es, sink)  # type: ignore[arg-type]
+    install(faust_app, runtime)
+
+    @faust_app.service
+    class _RuntimeCloser(Service):
+        async def on_stop(self) -> None:
+            await runtime.stop()
+
+    faust.Worker(
+        faust_app,
+        loglevel=level,
+        logging_config=logging_config(level),
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=True,
+    ).execute_from_commandline()

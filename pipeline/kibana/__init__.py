@@ -1,0 +1,1 @@
+"""Kibana saved objects for logtrace: their definitions, the importable bundle, the import client, links."""

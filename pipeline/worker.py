@@ -1,0 +1,676 @@
+"""The faust agents of `logtrace worker`: thin loops — take a batch, call pure code, hand it on, acknowledge.
+
+Agents (each `concurrency=1`, so a partition's batches are handled in offset order):
+- `raw_logs`: every configured raw-log topic -> parsers -> enrich -> rules -> sink.
+- `otlp_spans`: OTLP trace requests -> span documents -> sink; span projections -> trace projections topic
+  (or straight into the trace table when the input is partitioned by trace id).
+- `otlp_logs`: OTLP log requests -> log documents -> sink.
+- `trace_projections`: internal topic keyed by trace id -> trace table (changelog-backed) -> summaries.
+- `metric_partials`: internal topic keyed by metric key -> event-time windows -> metric documents.
+Every input agent also pre-aggregates its batch into metric partials, sent keyed by metric key.
+
+Commit guarantee. faust commits the offsets of *acknowledged* events, including on a graceful stop,
+and `take()` acknowledges its batch in a `finally` — even when the body raised or was cancelled. So the
+agents use `noack_take()` and acknowledge each event themselves, only after (1) `sink.deliver()` has
+returned — every document indexed, a 409 duplicate, or dead-lettered — and (2) every message the batch
+produced on the internal topics is acknowledged by Kafka. A cancelled batch (shutdown, rebalance) is never
+acknowledged, so it is never committed and is read again. Anything else escaping a batch is a bug or an
+unrecoverable state: the worker logs it and leaves with `os._exit(70)` at once — no faust shutdown
+path runs (the agent supervisor would restart the agent and acknowledge *later* batches, and faust's
+commit would then skip over the failed one; see `_fatal`). A replay is harmless: document ids are
+deterministic, so the sink answers 409 for what it already has.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaProducer
+
+from pipeline import telemetry
+from pipeline.app import PartitionState
+from pipeline.config.elasticsearch import ElasticsearchSettings
+from pipeline.config.kafka import KafkaSettings
+from pipeline.config.sink import SinkSettings
+from pipeline.config.worker import WorkerSettings
+from pipeline.correlate.projection import decode_ref
+from pipeline.correlate.summary import summary_doc, summary_id_input
+from pipeline.correlate.tracker import TraceTracker
+from pipeline.enrich.batch import BatchOptions, Prepared, prepare
+from pipeline.enrich.rules import TopicRules
+from pipeline.enrich.service import RootServices, ServiceBackfill
+from pipeline.logs import BATCH_ID, new_batch_id
+from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, SPAN_RED
+from pipeline.metrics.partials import Partial
+from pipeline.metrics.windows import WindowStore
+from pipeline.records import Decoded, RawSpec, Record, decode_otlp_logs, decode_otlp_spans, decode_raw, zone
+from pipeline.sink.bulk import ElasticsearchSink
+from pipeline.sink.deadletter import ElasticsearchDeadLetterIndexer, KafkaDeadLetterWriter
+from pipeline.sink.doc_ids import content_doc_id
+from pipeline.sink.items import Delivery, Pending
+from pipeline.sink.routing import metrics_stream, sanitize_namespace, summary_stream
+from pipeline.web import RedMetrics
+
+log = logging.getLogger("logtrace.worker")
+
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+# Exit code of an unrecoverable failure (EX_SOFTWARE): the batch in hand is not committed.
+EXIT_FATAL = 70
+
+
+def _fatal(what: str, exc: BaseException) -> None:
+    """Log and leave at once, without any faust shutdown path (it could commit past the failed batch).
+
+    A graceful stop would be safe for *our* acknowledgements, but faust's agent supervisor restarts a
+    crashed agent, which then acknowledges later batches of the same partitions; faust's commit takes
+    the highest offset whose predecessors are acknowledged *relative to the last commit* and does not
+    notice a one-batch hole right after it. `os._exit` guarantees nothing else is acknowledged or
+    committed; on restart the group resumes from the last commit, and deterministic ids make the
+    replay idempotent.
+    """
+    log.critical(
+        "unrecoverable failure in %s; exiting without committing the batch",
+        what,
+        exc_info=exc,
+        extra={"fields": {"event.action": "worker-fatal"}},
+    )
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):  # nothing more can be done on the way out
+            handler.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_FATAL)
+
+
+def to_record(event: Any) -> Record:
+    """The plain-values Record of a faust event (no faust types past this point)."""
+    message = event.message
+    timestamp = message.timestamp
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=int(timestamp * 1000) if timestamp else None,
+        key=message.key,
+        value=message.value,
+    )
+
+
+class Runtime:
+    """The worker's non-faust state and the per-batch steps the agents call."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: WorkerSettings,
+        kafka: KafkaSettings,
+        es_settings: ElasticsearchSettings,
+        sink_settings: SinkSettings,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.kafka = kafka
+        self.es_settings = es_settings
+        self.sink_settings = sink_settings
+        self.namespace = sanitize_namespace(sink_settings.namespace)
+        self.options = BatchOptions(settings.metric_window_s, settings.max_metric_keys)
+        self.raw_specs = {
+            topic.topic: RawSpec(
+                topic.format, topic.dataset, topic.namespace or self.namespace, topic.service, zone(topic.tz)
+            )
+            for topic in settings.raw_topics
+        }
+        self.rules = {topic.topic: TopicRules(topic.rules) for topic in settings.raw_topics if topic.rules}
+        self.roots = RootServices(max_entries=settings.max_open_traces)
+        self.backfill = ServiceBackfill(self.roots)
+        self.red = RedMetrics(settings.max_metric_keys)
+        self.sink: ElasticsearchSink | None = None
+        self.es: Any = None
+        self.producer: AIOKafkaProducer | None = None
+        self._started = asyncio.Lock()
+        self._ready = False
+        # Per partition of the internal topics: the trace trackers and metric window stores.
+        self.trackers: dict[int, tuple[PartitionState, TraceTracker]] = {}
+        self.windows: dict[int, tuple[PartitionState, WindowStore]] = {}
+        # Next offset to take per (topic, partition), for the consumer-lag gauge.
+        self.positions: dict[tuple[str, int], int] = {}
+        # (tp, end offset, durable at) of batches not yet known committed (batch commit latency).
+        self.durable: dict[tuple[str, int], list[tuple[int, float]]] = {}
+        self.readiness_reason: str | None = "starting"
+        self.kafka_ok = False
+        self.es_ok = False
+        self.templates_ok = False
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        """Create the sink and its dead-letter writer once (agents and timers await this first)."""
+        async with self._started:
+            if self.sink is not None:
+                return
+            self.es = self.es_settings.client()
+            self.producer = AIOKafkaProducer(
+                **self.kafka.aiokafka_kwargs(),
+                acks="all",
+                enable_idempotence=True,
+                max_request_size=2 * 1024 * 1024,
+            )
+            await self.producer.start()
+            writer = KafkaDeadLetterWriter(
+                self.producer,
+                self.sink_settings.deadletter_topic,
+                ElasticsearchDeadLetterIndexer(self.es, self.namespace),
+                raw_topic=self.sink_settings.deadletter_raw_topic,
+            )
+            self.sink = ElasticsearchSink(self.sink_settings, self.es, writer)
+            log.info(
+                "sink started",
+                extra={
+                    "fields": {"elasticsearch.url": self.es_settings.url, "sink.namespace": self.namespace}
+                },
+            )
+
+    async def stop(self) -> None:
+        if self.sink is not None:
+            await self.sink.close()
+        if self.producer is not None:
+            await self.producer.stop()
+
+    # --- batch steps ---
+
+    async def deliver(self, items: Sequence[Pending], dead: Sequence[Any] = ()) -> Delivery:
+        """Hand documents to the sink; returns when every one is durable (the sink retries in place)."""
+        await self.start()
+        assert self.sink is not None
+        if not items and not dead:
+            return Delivery()
+        return await self.sink.deliver(items, dead)
+
+    def count_batch(self, agent: str, records: Sequence[Record], prepared: Prepared | None) -> None:
+        """Per-batch counters: records and bytes consumed, formats, problems, rules, lag."""
+        for record in records:
+            telemetry.W_RECORDS.labels(record.topic, str(record.partition)).inc()
+            telemetry.W_BYTES.labels(record.topic).inc(len(record.value or b""))
+            self.positions[(record.topic, record.partition)] = record.offset + 1
+        telemetry.W_BATCH_RECORDS.labels(agent).observe(len(records))
+        if prepared is None:
+            return
+        for name, count in prepared.formats.items():
+            telemetry.W_PARSED.labels(name).inc(count)
+        for reason, count in prepared.problems.items():
+            telemetry.W_PARSE_PROBLEMS.labels(reason).inc(count)
+        for (topic, rule, effect), count in prepared.rule_effects.items():
+            telemetry.W_RULE_EVENTS.labels(topic, rule, effect).inc(count)
+        if prepared.backfilled:
+            telemetry.W_SERVICE_BACKFILLED.inc(prepared.backfilled)
+        for lag in prepared.lags_s:
+            telemetry.W_EVENT_LAG_SECONDS.observe(max(lag, 0.0))
+        self.red.observe(prepared.docs)
+
+    def prepare(
+        self, decoded: Decoded, started_ns: int, *, project: bool = True, backfill: bool = False
+    ) -> Prepared:
+        options = (
+            self.options
+            if project
+            else BatchOptions(self.options.metric_window_s, self.options.max_metric_keys, project=False)
+        )
+        return prepare(
+            decoded,
+            now_ns=time.time_ns(),
+            started_ns=started_ns,
+            options=options,
+            rules=self.rules,
+            backfill=self.backfill if backfill else None,
+        )
+
+    def mark_durable(self, records: Sequence[Record]) -> None:
+        """Remember when each partition's batch became durable (for the batch commit latency)."""
+        now = time.monotonic()
+        ends: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            ends[key] = max(ends.get(key, -1), record.offset + 1)
+        for key, end in ends.items():
+            pending = self.durable.setdefault(key, [])
+            pending.append((end, now))
+            del pending[:-1000]
+
+    def on_committed(self, offsets: dict[tuple[str, int], int]) -> None:
+        """faust committed `offsets` (next offset to read, per partition)."""
+        now = time.monotonic()
+        for (topic, partition), offset in offsets.items():
+            telemetry.W_COMMITTED_OFFSET.labels(topic, str(partition)).set(offset)
+            telemetry.W_OFFSET_COMMITS.inc()
+            pending = self.durable.get((topic, partition))
+            while pending and pending[0][0] <= offset:
+                _, durable_at = pending.pop(0)
+                telemetry.W_BATCH_COMMIT_SECONDS.observe(now - durable_at)
+
+    # --- trace correlation ---
+
+    def tracker(self, table: Any, partition: int) -> tuple[PartitionState, TraceTracker]:
+        found = self.trackers.get(partition)
+        if found is None:
+            state = PartitionState(table, partition)
+            per_partition = max(1, -(-self.settings.max_open_traces // self.settings.internal_partitions))
+            tracker = TraceTracker(
+                state,
+                idle_s=self.settings.trace_idle_s,
+                max_open_traces=per_partition,
+                max_spans_per_trace=self.settings.max_spans_per_trace,
+            )
+            found = self.trackers[partition] = (state, tracker)
+        return found
+
+    def windows_for(self, table: Any, partition: int) -> tuple[PartitionState, WindowStore]:
+        found = self.windows.get(partition)
+        if found is None:
+            state = PartitionState(table, partition)
+            store = WindowStore(
+                state,
+                window_s=self.settings.metric_window_s,
+                allowed_lateness_s=self.settings.metric_allowed_lateness_s,
+                max_keys_per_window=self.settings.max_metric_keys,
+            )
+            found = self.windows[partition] = (state, store)
+        return found
+
+    def summaries(self, closed: Iterable[Any]) -> list[Pending]:
+        """Summary documents of closed traces (one deterministic id per trace)."""
+        stream = summary_stream(self.namespace)
+        pending = []
+        for trace_id, state in closed:
+            doc = summary_doc(trace_id, state)
+            if doc is None:
+                continue
+            if doc.get("service.name"):
+                self.roots.learn(trace_id, doc["service.name"])
+            pending.append(Pending(doc, stream, content_doc_id(summary_id_input(trace_id)), None, None))
+        return pending
+
+    def open_traces(self) -> int:
+        return sum(len(tracker) for _, tracker in self.trackers.values())
+
+
+def install(app: faust.App, rt: Runtime) -> None:
+    """Register topics, tables, agents, timers and web pages of the worker on `app`."""
+    from pipeline.web import install_pages
+
+    settings = rt.settings
+    partitions = settings.internal_partitions
+    projections_topic = app.topic(
+        f"{app.conf.id}-trace-projections", internal=True, partitions=partitions, **RAW
+    )
+    partials_topic = app.topic(f"{app.conf.id}-metric-partials", internal=True, partitions=partitions, **RAW)
+    traces_table = app.Table("traces", partitions=partitions, key_type=str, default=None)
+    windows_table = app.Table("metric-windows", partitions=partitions, key_type=str, default=None)
+    batch_max, batch_wait = settings.batch_max_records, settings.batch_max_wait_s
+
+    async def send_internal(prepared: Prepared, *, spans_direct: dict[str, int] | None = None) -> list[Any]:
+        """Queue the batch's projections and partials; the returned futures resolve when Kafka has them."""
+        futures = []
+        for projected in prepared.projections:
+            if spans_direct is not None and projected.trace_id in spans_direct:
+                continue
+            futures.append(
+                await projections_topic.send(key=projected.trace_id.encode(), value=projected.ref.to_bytes())
+            )
+        for partial in prepared.partials:
+            futures.append(
+                await partials_topic.send(key=partial.key.token().encode(), value=partial.to_bytes())
+            )
+        return futures
+
+    async def run_batches(
+        name: str, stream: Any, handle: Callable[[list[Record], int], Awaitable[None]]
+    ) -> None:
+        """The one agent loop: batch, handle until durable, then acknowledge (see the module doc)."""
+        await rt.start()
+        async for events in stream.noack_take(batch_max, within=batch_wait):
+            started_ns = time.time_ns()
+            token = BATCH_ID.set(new_batch_id())
+            try:
+                records = [to_record(event) for event in events]
+                await handle(records, started_ns)
+                rt.mark_durable(records)
+                telemetry.W_BATCHES.labels(name).inc()
+                telemetry.W_PIPELINE_SECONDS.labels(name).observe((time.time_ns() - started_ns) / 1e9)
+                log.debug("batch durable", extra={"fields": {"agent": name, "batch.records": len(records)}})
+            except asyncio.CancelledError:
+                log.info(
+                    "batch cancelled before it was durable; it will be read again",
+                    extra={"fields": {"agent": name}},
+                )
+                raise
+            except BaseException as exc:
+                _fatal(f"agent {name}", exc)
+            finally:
+                BATCH_ID.reset(token)
+            for event in events:
+                await stream.ack(event)
+
+    async def wait_all(futures: list[Any]) -> None:
+        if futures:
+            await asyncio.gather(*futures)
+
+    # --- raw logs ---
+    if settings.raw_topics:
+        raw_topic = app.topic(*[topic.topic for topic in settings.raw_topics], **RAW)
+
+        async def handle_raw(records: list[Record], started_ns: int) -> None:
+            decoded = Decoded()
+            now = time.time_ns()
+            for record in records:
+                decoded.extend(decode_raw(record, rt.raw_specs[record.topic], now_ns=now))
+            prepared = rt.prepare(decoded, started_ns, backfill=True)
+            rt.count_batch("raw_logs", records, prepared)
+            futures = await send_internal(prepared)
+            await rt.deliver(prepared.pending, prepared.dead)
+            await wait_all(futures)
+
+        @app.agent(raw_topic, name="raw_logs", concurrency=1)
+        async def raw_logs(stream: Any) -> None:
+            await run_batches("raw_logs", stream, handle_raw)
+
+    # --- OTLP spans ---
+    if settings.otlp_spans_topic:
+        spans_topic = app.topic(settings.otlp_spans_topic, **RAW)
+        direct = settings.partition_traces_by_id
+
+        async def handle_spans(records: list[Record], started_ns: int) -> None:
+            decoded = Decoded()
+            now = time.time_ns()
+            partition_of: dict[str, int] = {}
+            for record in records:
+                part = decode_otlp_spans(
+                    record, encoding=settings.otlp_spans_encoding, namespace=rt.namespace, now_ns=now
+                )
+                if direct:
+                    for item in part.items:
+                        partition_of[item.doc["trace.id"]] = record.partition
+                decoded.extend(part)
+            prepared = rt.prepare(decoded, started_ns)
+            rt.roots.learn_from_spans(prepared.docs)
+            rt.count_batch("otlp_spans", records, prepared)
+            closed_pending: list[Pending] = []
+            if direct:
+                closed_pending = _track(rt, traces_table, prepared.projections, partition_of)
+            futures = await send_internal(prepared, spans_direct=partition_of if direct else None)
+            await rt.deliver(prepared.pending + closed_pending, prepared.dead)
+            await wait_all(futures)
+            if direct:
+                for partition in set(partition_of.values()):
+                    rt.tracker(traces_table, partition)[0].flush_deletes()
+
+        @app.agent(spans_topic, name="otlp_spans", concurrency=1)
+        async def otlp_spans(stream: Any) -> None:
+            await run_batches("otlp_spans", stream, handle_spans)
+
+    # --- OTLP logs ---
+    if settings.otlp_logs_topic:
+        logs_topic = app.topic(settings.otlp_logs_topic, **RAW)
+
+        async def handle_otlp_logs(records: list[Record], started_ns: int) -> None:
+            decoded = Decoded()
+            now = time.time_ns()
+            for record in records:
+                decoded.extend(
+                    decode_otlp_logs(
+                        record,
+                        encoding=settings.otlp_logs_encoding,
+                        dataset=settings.otlp_logs_dataset,
+                        namespace=rt.namespace,
+                        now_ns=now,
+                    )
+                )
+            prepared = rt.prepare(decoded, started_ns, backfill=True)
+            rt.count_batch("otlp_logs", records, prepared)
+            futures = await send_internal(prepared)
+            await rt.deliver(prepared.pending, prepared.dead)
+            await wait_all(futures)
+
+        @app.agent(logs_topic, name="otlp_logs", concurrency=1)
+        async def otlp_logs(stream: Any) -> None:
+            await run_batches("otlp_logs", stream, handle_otlp_logs)
+
+    # --- trace projections -> trace table -> summaries ---
+    async def handle_projections(records: list[Record], started_ns: int) -> None:
+        refs: dict[str, int] = {}
+        grouped: list[Any] = []
+        for record in records:
+            try:
+                ref = decode_ref(record.value or b"")
+            except ValueError as exc:
+                log.warning("skipping an unreadable trace projection: %s", exc)
+                continue
+            trace_id = (record.key or b"").decode(errors="replace")
+            grouped.append((trace_id, ref))
+            refs[trace_id] = record.partition
+        rt.count_batch("trace_projections", records, None)
+        closed = _track(rt, traces_table, grouped, refs)
+        if closed:
+            await rt.deliver(closed)
+        for partition in set(refs.values()):
+            rt.tracker(traces_table, partition)[0].flush_deletes()
+
+    @app.agent(projections_topic, name="trace_projections", concurrency=1)
+    async def trace_projections(stream: Any) -> None:
+        await run_batches("trace_projections", stream, handle_projections)
+
+    @app.timer(settings.trace_scan_interval_s)
+    async def summarize_idle_traces() -> None:
+        await _guarded("summarize_idle_traces", _summarize_idle(rt))
+
+    # --- metric partials -> windows -> metric documents ---
+    async def handle_partials(records: list[Record], started_ns: int) -> None:
+        now = time.time_ns()
+        for record in records:
+            try:
+                partial = Partial.from_bytes(record.value or b"")
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping an unreadable metric partial: %s", exc)
+                continue
+            added = rt.windows_for(windows_table, record.partition)[1].add(partial, now)
+            if added.late:
+                telemetry.W_METRIC_LATE.labels(partial.key.metricset).inc(partial.stats.count)
+            if added.overflowed:
+                telemetry.W_METRIC_OVERFLOW.labels(partial.key.metricset).inc(partial.stats.count)
+        rt.count_batch("metric_partials", records, None)
+
+    @app.agent(partials_topic, name="metric_partials", concurrency=1)
+    async def metric_partials(stream: Any) -> None:
+        await run_batches("metric_partials", stream, handle_partials)
+
+    @app.timer(min(1.0, settings.metric_window_s / 2))
+    async def close_metric_windows() -> None:
+        await _guarded("close_metric_windows", _close_windows(rt))
+
+    # --- state after a rebalance ---
+    @traces_table.on_recover
+    async def _traces_recovered() -> None:
+        _resync(
+            rt.trackers,
+            app,
+            projections_topic.get_topic_name()
+            if not settings.partition_traces_by_id
+            else settings.otlp_spans_topic,
+            lambda p: rt.tracker(traces_table, p),
+        )
+
+    @windows_table.on_recover
+    async def _windows_recovered() -> None:
+        _resync(rt.windows, app, partials_topic.get_topic_name(), lambda p: rt.windows_for(windows_table, p))
+
+    @app.timer(settings.readiness_interval_s)
+    async def probe() -> None:
+        from pipeline.web import probe_readiness
+
+        await probe_readiness(rt)
+        telemetry.W_OPEN_TRACES.set(rt.open_traces())
+        _update_lag(rt)
+
+    _install_commit_metrics(app, rt)
+    install_pages(app, rt)
+
+
+def _track(rt: Runtime, table: Any, refs: Iterable[Any], partition_of: dict[str, int]) -> list[Pending]:
+    """Add refs to their partition's trace tracker; summaries of traces evicted by the cap."""
+    by_trace: dict[str, list[Any]] = {}
+    for trace_id, ref in refs:
+        by_trace.setdefault(trace_id, []).append(ref)
+    now = time.time_ns()
+    closed = []
+    spans = 0
+    for trace_id, trace_refs in by_trace.items():
+        partition = partition_of.get(trace_id)
+        if partition is None:
+            continue
+        tracker = rt.tracker(table, partition)[1]
+        spans += sum(1 for ref in trace_refs if hasattr(ref, "span_id"))
+        evicted = tracker.add(trace_id, trace_refs, now)
+        if evicted:
+            telemetry.W_TRACE_EVICTIONS.inc(len(evicted))
+            closed.extend(evicted)
+        for ref in trace_refs:
+            service = getattr(ref, "service", None)
+            if service and getattr(ref, "parent_id", "x") is None:
+                rt.roots.learn(trace_id, service)
+    telemetry.W_SPANS_TRACKED.inc(spans)
+    pending = rt.summaries(closed)
+    telemetry.W_TRACE_SUMMARIES.inc(len(pending))
+    return pending
+
+
+async def _guarded(what: str, work: Awaitable[None]) -> None:
+    """Run a timer's work; an unexpected failure is fatal like an agent's (see `_fatal`)."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        _fatal(what, exc)
+
+
+async def _summarize_idle(rt: Runtime) -> None:
+    """Summarize traces idle for `trace_idle_s`; table entries are deleted once the summaries are durable."""
+    now = time.time_ns()
+    closed = []
+    touched = []
+    for state, tracker in list(rt.trackers.values()):
+        found = tracker.idle(now)
+        if found:
+            closed.extend(found)
+            touched.append(state)
+    if not closed:
+        return
+    token = BATCH_ID.set(new_batch_id())
+    try:
+        pending = rt.summaries(closed)
+        await rt.deliver(pending)
+        telemetry.W_TRACE_SUMMARIES.inc(len(pending))
+        log.info("trace summaries written", extra={"fields": {"summaries": len(pending)}})
+    finally:
+        BATCH_ID.reset(token)
+    for state in touched:
+        state.flush_deletes()
+
+
+async def _close_windows(rt: Runtime) -> None:
+    """Close windows the watermark passed; their entries are deleted once the documents are durable."""
+    now = time.time_ns()
+    pending: list[Pending] = []
+    touched = []
+    keys: dict[str, int] = {}
+    for state, store in list(rt.windows.values()):
+        emitted = store.advance(now)
+        if emitted:
+            touched.append(state)
+        for entry in emitted:
+            metricset = entry.doc["metricset.name"]
+            keys[metricset] = keys.get(metricset, 0) + 1
+            pending.append(
+                Pending(
+                    entry.doc,
+                    metrics_stream(metricset, rt.namespace),
+                    content_doc_id(entry.id_input),
+                    None,
+                    None,
+                )
+            )
+    if not pending:
+        return
+    token = BATCH_ID.set(new_batch_id())
+    try:
+        await rt.deliver(pending)
+    finally:
+        BATCH_ID.reset(token)
+    for metricset, count in keys.items():
+        telemetry.W_METRIC_KEYS.labels(metricset).set(count)
+        telemetry.W_METRIC_WINDOWS.labels(metricset).inc()
+    for state in touched:
+        state.flush_deletes()
+
+
+def _resync(states: dict[int, Any], app: faust.App, topic: str, make: Callable[[int], Any]) -> None:
+    """After recovery: keep state for the partitions of `topic` this worker now owns, drop the rest."""
+    assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
+    for partition in list(states):
+        if partition not in assigned:
+            state = states.pop(partition)[0]
+            state.drop_local()
+    for partition in assigned:
+        found = states.get(partition)
+        if found is None:
+            make(partition)
+        else:
+            found[0].rescan()
+            found[1].resync()
+    log.info("state recovered", extra={"fields": {"topic": topic, "partitions": sorted(assigned)}})
+
+
+def _update_lag(rt: Runtime) -> None:
+    consumer = rt.app.consumer
+    try:
+        assignment = consumer.assignment()
+    except Exception:
+        return
+    for tp in assignment:
+        highwater = consumer.highwater(tp)
+        position = rt.positions.get((tp.topic, tp.partition))
+        if highwater is None or position is None:
+            continue
+        telemetry.W_CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+
+class _CommitSensor(faust.Sensor):
+    """Commit latency from faust's sensor hooks."""
+
+    def on_commit_initiated(self, consumer: Any) -> Any:
+        return time.perf_counter()
+
+    def on_commit_completed(self, consumer: Any, state: Any) -> None:
+        if isinstance(state, float):
+            telemetry.W_COMMIT_SECONDS.observe(time.perf_counter() - state)
+
+
+def _install_commit_metrics(app: faust.App, rt: Runtime) -> None:
+    app.sensors.add(_CommitSensor())
+    monitor = app.monitor
+    original = monitor.on_tp_commit
+
+    def on_tp_commit(tp_offsets: Any) -> None:
+        original(tp_offsets)
+        rt.on_committed({(tp.topic, tp.partition): offset for tp, offset in tp_offsets.items()})
+
+    monitor.on_tp_commit = on_tp_commit  # type: ignore[method-assign]
+
+
+def metricsets() -> tuple[str, ...]:
+    """The metricsets the worker derives (for docs and tests)."""
+    return (SPAN_RED, LOG_LEVELS, ACCESS_STATUS)

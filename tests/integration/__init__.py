@@ -1,0 +1,1 @@
+"""Integration tests against the real local Kafka and Elasticsearch (see conftest.py)."""
