@@ -146,7 +146,8 @@ class _Event:
         self.ns: int | None = None
         self.time_seen = False
         self.template: tuple[str, Any] | None = None
-        self.ids = correlation.Ids()
+        # Created when the first id key is met: most events carry none.
+        self.ids: correlation.Ids | None = None
         self.leftovers: dict[str, Any] = {}
 
 
@@ -217,6 +218,8 @@ def _id_setter(attribute: str, decimal: bool = False) -> _Handler:
     def store(value: Any, key: str, event: _Event) -> None:
         if decimal:
             value = correlation.decimal_id(value) or value
+        if event.ids is None:
+            event.ids = correlation.Ids()
         if getattr(event.ids, attribute) is None:
             setattr(event.ids, attribute, value)
 
@@ -321,9 +324,8 @@ _DISPATCH: dict[str, _Handler] = {
 
 def _walk(obj: Mapping[Any, Any], prefix: str, event: _Event) -> None:
     dispatch, prefixes = _DISPATCH, _OBJECT_PREFIXES
-    for key, value in obj.items():
-        if type(key) is not str:
-            key = str(key)
+    for raw_key, value in obj.items():
+        key = raw_key if type(raw_key) is str else str(raw_key)
         if prefix:
             key = prefix + key
         if type(value) is dict and key in prefixes:
@@ -349,7 +351,7 @@ def apply(obj: Mapping[Any, Any], doc: Doc, problems: list[str], ctx: ParseConte
             event.leftovers[key] = template
         else:
             doc["message"] = template
-    if not event.ids.empty():
+    if event.ids is not None:
         correlation.write(event.ids, doc, problems)
     if event.leftovers:
         attributes, dropped = bounded(event.leftovers, ctx.limits)
