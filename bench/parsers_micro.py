@@ -19,10 +19,33 @@ from parsers.raw import RAW_FORMATS
 
 CTX = ParseContext(received_ns=1_796_284_800_000_000_000, default_tz=UTC)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-_WORDS = ("order", "payment", "cart", "user", "session", "cache", "db", "queue", "retry", "timeout", "shipped",
-          "created", "updated", "failed", "slow", "request", "served", "started", "connected")
+_WORDS = (
+    "order",
+    "payment",
+    "cart",
+    "user",
+    "session",
+    "cache",
+    "db",
+    "queue",
+    "retry",
+    "timeout",
+    "shipped",
+    "created",
+    "updated",
+    "failed",
+    "slow",
+    "request",
+    "served",
+    "started",
+    "connected",
+)
 _LEVELS = ("DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR")
-_LOGGERS = ("com.acme.orders.OrderService", "c.a.billing.InvoiceController", "org.apache.kafka.clients.Metadata")
+_LOGGERS = (
+    "com.acme.orders.OrderService",
+    "c.a.billing.InvoiceController",
+    "org.apache.kafka.clients.Metadata",
+)
 
 
 def _sentence(rng: random.Random) -> str:
@@ -50,24 +73,33 @@ def _json(rng: random.Random) -> str:
 
 
 def _logfmt(rng: random.Random) -> str:
-    return (f'ts={_time(rng)}Z level={rng.choice(("info", "warn", "error"))} caller=main.go:{rng.randint(1, 300)} '
-            f'msg="{_sentence(rng)}" status={rng.choice((200, 201, 404, 500))} took={rng.randint(1, 900)}ms '
-            f"trace_id={TRACE}")
+    return (
+        f"ts={_time(rng)}Z level={rng.choice(('info', 'warn', 'error'))} "
+        f"caller=main.go:{rng.randint(1, 300)} "
+        f'msg="{_sentence(rng)}" status={rng.choice((200, 201, 404, 500))} took={rng.randint(1, 900)}ms '
+        f"trace_id={TRACE}"
+    )
 
 
 def _syslog(rng: random.Random) -> str:
     if rng.random() < 0.5:
-        return (f"<{rng.randint(8, 191)}>1 {_time(rng)}Z web-{rng.randint(1, 9)} api {rng.randint(100, 9999)} "
-                f'ID47 [meta sequenceId="{rng.randint(1, 999)}"] {_sentence(rng)}')
-    return (f"<{rng.randint(8, 191)}>Dec  3 07:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} web-1 "
-            f"sshd[{rng.randint(100, 9999)}]: {_sentence(rng)}")
+        return (
+            f"<{rng.randint(8, 191)}>1 {_time(rng)}Z web-{rng.randint(1, 9)} api {rng.randint(100, 9999)} "
+            f'ID47 [meta sequenceId="{rng.randint(1, 999)}"] {_sentence(rng)}'
+        )
+    return (
+        f"<{rng.randint(8, 191)}>Dec  3 07:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} web-1 "
+        f"sshd[{rng.randint(100, 9999)}]: {_sentence(rng)}"
+    )
 
 
 def _access(rng: random.Random) -> str:
-    line = (f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)} - - [03/Dec/2026:07:{rng.randint(0, 59):02d}:"
-            f'{rng.randint(0, 59):02d} +0000] "{rng.choice(("GET", "POST"))} /api/{rng.choice(_WORDS)}?id='
-            f'{rng.randint(1, 9999)} HTTP/1.1" {rng.choice((200, 200, 304, 404, 502))} {rng.randint(0, 90000)} '
-            f'"https://shop.example.com/" "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"')
+    line = (
+        f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)} - - [03/Dec/2026:07:{rng.randint(0, 59):02d}:"
+        f'{rng.randint(0, 59):02d} +0000] "{rng.choice(("GET", "POST"))} /api/{rng.choice(_WORDS)}?id='
+        f'{rng.randint(1, 9999)} HTTP/1.1" {rng.choice((200, 200, 304, 404, 502))} {rng.randint(0, 90000)} '
+        f'"https://shop.example.com/" "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"'
+    )
     if rng.random() < 0.5:
         line += f" {rng.random():.3f} {rng.random():.3f}"
     return line
@@ -76,17 +108,23 @@ def _access(rng: random.Random) -> str:
 def _text(rng: random.Random) -> str:
     level, logger, message = rng.choice(_LEVELS), rng.choice(_LOGGERS), _sentence(rng)
     layout = rng.randrange(4)
+    thread = f"http-nio-8080-exec-{rng.randint(1, 9)}"
     if layout == 0:
-        return f"{_time(rng, ' ').replace('.', ',')} {level:5} [http-nio-8080-exec-{rng.randint(1, 9)}] {logger} - {message}"
+        return f"{_time(rng, ' ').replace('.', ',')} {level:5} [{thread}] {logger} - {message}"
     if layout == 1:
         return f"{_time(rng, ' ').replace('.', ',')} - {logger} - {level} - {message}"
     if layout == 2:
         return f"17/06/09 20:{rng.randint(10, 59)}:{rng.randint(10, 59)} {level} executor.Executor: {message}"
-    return f"2026/12/03 07:{rng.randint(10, 59)}:{rng.randint(10, 59)} [error] 2841#2841: *{rng.randint(1, 999)} {message}"
+    connection = rng.randint(1, 999)
+    return f"2026/12/03 07:{rng.randint(10, 59)}:{rng.randint(10, 59)} [error] 2841#2841: *{connection} {message}"
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
-    "json": _json, "logfmt": _logfmt, "syslog": _syslog, "access": _access, "text": _text,
+    "json": _json,
+    "logfmt": _logfmt,
+    "syslog": _syslog,
+    "access": _access,
+    "text": _text,
 }
 
 
@@ -133,10 +171,16 @@ def main() -> None:
         lines = [generate(rng).encode() for _ in range(args.lines)]
         fixed, auto = RAW_FORMATS[name], RAW_FORMATS["auto"]
         fixed_rate, auto_rate, base_rate = _rates(
-            [lambda line, parse=fixed: parse(line, CTX), lambda line, parse=auto: parse(line, CTX), _baseline],
-            lines, args.repeat,
+            [
+                lambda line, parse=fixed: parse(line, CTX),
+                lambda line, parse=auto: parse(line, CTX),
+                _baseline,
+            ],
+            lines,
+            args.repeat,
         )
-        print(f"| {name} | {fixed_rate:,.0f} | {auto_rate:,.0f} | {fixed_rate / auto_rate - 1:+.0%} | {base_rate:,.0f} |")
+        cost = fixed_rate / auto_rate - 1
+        print(f"| {name} | {fixed_rate:,.0f} | {auto_rate:,.0f} | {cost:+.0%} | {base_rate:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from parsers.result import Doc, Outcome, ParseError
 _QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'
 _LINE = re.compile(
     r"(?P<client>\S+) (?P<ident>\S+) (?P<user>\S+|\"[^\"]*\") \[(?P<time>[^\]]+)\] "
-    rf"\"(?P<request>{_QUOTED})\" (?P<status>\d{{3}}|-) (?P<bytes>\d+|-)"
+    rf"\"(?P<request>{_QUOTED})\" (?P<status>\d{{3}}|-) (?P<bytes>\d{{1,18}}|-)"
     rf"(?: \"(?P<referrer>{_QUOTED})\" \"(?P<agent>{_QUOTED})\")?(?P<rest>.*)$"
 )
 _REST_TOKEN = re.compile(r"\s*(?:(?P<key>[\w\-]+)=)?(?:\"(?P<quoted>(?:[^\"\\]|\\.)*)\"|(?P<bare>\S+))")
@@ -41,7 +41,7 @@ def looks_like(line: str) -> bool:
 
 
 def _seconds_sum(value: str) -> int | None:
-    """ns of `0.120` or of nginx's several upstream times `0.120, 0.050 : 0.010`; None when none is a number."""
+    """ns of `0.120` or the sum of nginx's several upstream times `0.120, 0.050 : 0.010`; None if no number."""
     total, seen = 0, False
     for part in value.replace(":", ",").split(","):
         ns = http.seconds_to_ns(part.strip())
@@ -51,7 +51,7 @@ def _seconds_sum(value: str) -> int | None:
 
 
 def _timings(rest: str, doc: Doc, leftovers: dict[str, str]) -> None:
-    """Request / upstream time after the combined fields, as `key=value` pairs or bare numbers in that order."""
+    """Request / upstream time after the combined fields: `key=value` pairs, or bare numbers in that order."""
     bare_times: list[str] = []
     for token in _REST_TOKEN.finditer(rest):
         key, value = token.group("key"), token.group("quoted") or token.group("bare") or ""

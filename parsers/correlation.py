@@ -37,8 +37,13 @@ class Ids:
 
     def empty(self) -> bool:
         """True when no candidate at all was seen (the common case: nothing to write)."""
-        return self.trace is None and self.span is None and self.traceparent is None and self.b3 is None \
+        return (
+            self.trace is None
+            and self.span is None
+            and self.traceparent is None
+            and self.b3 is None
             and self.uber is None
+        )
 
     def fill(self, other: "Ids") -> None:
         """Take `other`'s candidates where this one has none."""
@@ -81,10 +86,14 @@ def from_text(text: str) -> Ids:
         while pos >= 0:
             match = _KEY_VALUE.match(lowered, pos)
             if match is not None:
-                prefix = next((p for p in _PREFIXES if pos >= len(p) and lowered.startswith(p, pos - len(p))), "")
+                prefix = next(
+                    (p for p in _PREFIXES if pos >= len(p) and lowered.startswith(p, pos - len(p))), ""
+                )
                 start = pos - len(prefix)
                 if start == 0 or lowered[start - 1] not in _KEY_CHARS:
-                    _store(found, match.group("key"), prefix, source[match.start("value") : match.end("value")])
+                    _store(
+                        found, match.group("key"), prefix, source[match.start("value") : match.end("value")]
+                    )
             pos = lowered.find(anchor, pos + 1)
     return found
 
@@ -94,8 +103,11 @@ def write(found: Ids, doc: Doc, problems: list[str]) -> None:
     if found.empty():
         return
     trace, span = ids.trace_id(found.trace), ids.span_id(found.span)
-    for header, decode in ((found.traceparent, ids.from_traceparent), (found.b3, ids.from_b3),
-                           (found.uber, ids.from_uber_trace_id)):
+    for header, decode in (
+        (found.traceparent, ids.from_traceparent),
+        (found.b3, ids.from_b3),
+        (found.uber, ids.from_uber_trace_id),
+    ):
         if isinstance(header, str) and (trace is None or span is None):
             context = decode(header)
             trace, span = trace or context.trace_id, span or context.span_id

@@ -1,13 +1,15 @@
 """Per-topic custom patterns: named-group regular expressions or grok-style patterns, tried before the
 topic's format, for layouts the detector does not know.
 
-Sample patterns: `(?P<timestamp>\\S+ \\S+) \\| (?P<level>\\w+) \\| (?P<message>.*)` (regex; `__` in a group name
-stands for a dot: `(?P<source__ip>...)`), `%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} %{GREEDYDATA:message}`.
+Sample patterns: `(?P<timestamp>\\S+ \\S+) \\| (?P<level>\\w+) \\| (?P<message>.*)` (regex; `__` in a
+group name stands for a dot: `(?P<source__ip>...)`),
+`%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} %{GREEDYDATA:message}` (grok).
 Group names are mapped like JSON keys: common spellings, declared fields, the rest under `attributes`.
 """
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,6 @@ from parsers.context import ParseContext
 from parsers.document import add_exception, decode, finish, new_doc
 from parsers.raw import Parser, TextParser
 from parsers.result import Outcome, ParseError
-
 
 # A small grok library (names and meanings as in Logstash's core patterns).
 GROK: dict[str, str] = {
@@ -80,7 +81,9 @@ class CustomPattern:
     types: dict[str, str]
 
 
-def _expand(source: str, definitions: Mapping[str, str], fields: dict[str, str], types: dict[str, str]) -> str:
+def _expand(
+    source: str, definitions: Mapping[str, str], fields: dict[str, str], types: dict[str, str]
+) -> str:
     """Replace `%{NAME[:field[:type]]}` references until none is left."""
 
     def replace(match: re.Match[str]) -> str:
@@ -107,7 +110,7 @@ def _expand(source: str, definitions: Mapping[str, str], fields: dict[str, str],
 def compile_patterns(
     patterns: Mapping[str, str] | Iterable[tuple[str, str]], definitions: Mapping[str, str] | None = None
 ) -> tuple[CustomPattern, ...]:
-    """Compile configured patterns (name -> regex or grok), in order; ValueError names a pattern that fails."""
+    """Compile configured patterns (name -> regex or grok), in order; a ValueError names one that fails."""
     library = {**GROK, **(definitions or {})}
     compiled = []
     for name, source in patterns.items() if isinstance(patterns, Mapping) else patterns:
@@ -133,16 +136,16 @@ def _values(pattern: CustomPattern, match: re.Match[str]) -> dict[str, Any]:
             continue
         kind = pattern.types.get(group)
         if kind is not None:
-            try:
+            # A value the type does not fit (`%{DATA:n:int}` on "abc") stays text.
+            with suppress(ValueError):
                 value = _CONVERT[kind](value)
-            except ValueError:
-                pass
         values.setdefault(pattern.fields[group], value)
     return values
 
 
-def parse_line(patterns: tuple[CustomPattern, ...], line: str, problems: list[str],
-               ctx: ParseContext) -> Outcome | None:
+def parse_line(
+    patterns: tuple[CustomPattern, ...], line: str, problems: list[str], ctx: ParseContext
+) -> Outcome | None:
     """The document of the first pattern that matches the first line, or None when none does."""
     first = line.partition("\n")[0]
     for pattern in patterns:

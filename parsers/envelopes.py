@@ -2,8 +2,8 @@
 
 Sample inputs: `2026-12-03T08:18:49.123456789Z stdout F GET /healthz 200` (CRI),
 `{"log":"hello\\n","stream":"stderr","time":"2026-12-03T08:18:49.1Z"}` (Docker json-file),
-`{"@timestamp":"...","@metadata":{"beat":"filebeat"},"message":"...","log":{"file":{"path":"/var/log/a.log"}}}`,
-`{"message":"...","source_type":"kubernetes_logs","kubernetes":{"pod_name":"api-7d9"},"timestamp":"..."}` (Vector).
+`{"@timestamp":"...","@metadata":{"beat":"filebeat"},"message":"...","log":{"file":{"path":"/a.log"}}}`,
+`{"message":"...","source_type":"kubernetes_logs","kubernetes":{"pod_name":"api-7d9"},"timestamp":"..."}`.
 The inner line is parsed in whatever format it has; the envelope's metadata fills ECS fields it lacks.
 """
 
@@ -87,7 +87,9 @@ def unwrap(obj: dict[str, Any]) -> Envelope | None:
     if not isinstance(log, str):
         return None
     if obj.keys() <= {"log", "stream", "time", "attrs"} and "time" in obj:
-        return Envelope("docker", log, obj["time"], {k: v for k, v in obj.items() if k not in ("log", "time")})
+        return Envelope(
+            "docker", log, obj["time"], {k: v for k, v in obj.items() if k not in ("log", "time")}
+        )
     if "kubernetes" in obj or "@timestamp" in obj or "date" in obj:
         time_key = next((k for k in ("time", "@timestamp", "date") if k in obj), None)
         meta = {k: v for k, v in obj.items() if k not in ("log", "kubernetes", time_key)}

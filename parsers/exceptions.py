@@ -1,6 +1,7 @@
 """Exception text inside a multi-line event: Java/Scala, JavaScript, .NET, Python and Go stack traces.
 
-Sample input (one Kafka record): `Request failed\\njava.lang.IllegalStateException: boom\\n\\tat a.B.c(B.java:42)`.
+Sample input (one Kafka record):
+`Request failed\\njava.lang.IllegalStateException: boom\\n\\tat a.B.c(B.java:42)`.
 The event's message keeps everything; the stack trace part goes to error.stack_trace as well.
 """
 
@@ -9,7 +10,8 @@ from typing import NamedTuple
 
 _FRAME = re.compile(r"\n[ \t]+at \S")
 _HEADER = re.compile(
-    r"(?:Exception in thread \"[^\"]*\" )?(?:Unhandled exception\. )?(?P<type>[A-Za-z_$][\w$.]*)(?::[ \t]*(?P<message>.*))?$"
+    r"(?:Exception in thread \"[^\"]*\" )?(?:Unhandled exception\. )?"
+    r"(?P<type>[A-Za-z_$][\w$.]*)(?::[ \t]*(?P<message>.*))?$"
 )
 _PYTHON = "Traceback (most recent call last):"
 
@@ -30,7 +32,7 @@ def _header(line: str) -> tuple[str | None, str | None]:
 
 
 def find(text: str) -> ExceptionText | None:
-    """The stack trace in a multi-line `text` with its exception type and message, or None if there is none."""
+    """The stack trace in a multi-line `text`, with its exception type and message; None if it has none."""
     if "\n" not in text:
         return None
     start = text.find(_PYTHON)

@@ -8,7 +8,9 @@ import re
 from parsers.result import Doc
 from parsers.timefmt import NS_PER_S
 
-_REQUEST_LINE = re.compile(r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<url>\S+)(?: HTTP/(?P<version>\d(?:\.\d)?))?$")
+_REQUEST_LINE = re.compile(
+    r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<url>\S+)(?: HTTP/(?P<version>\d(?:\.\d)?))?$"
+)
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}$")
 _IPV6 = re.compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+$")
 
@@ -46,6 +48,7 @@ def client(address: str, doc: Doc) -> None:
 def seconds_to_ns(text: str) -> int | None:
     """Nanoseconds of a duration written in seconds (`0.123`, `2`), or None when it is not a number."""
     whole, _, frac = text.partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()):
+    # More than 9 digits of seconds (31 years) is no request duration.
+    if not whole.isdigit() or len(whole) > 9 or (frac and not frac.isdigit()):
         return None
     return int(whole) * NS_PER_S + (int(frac[:9].ljust(9, "0")) if frac else 0)

@@ -8,6 +8,8 @@ import re
 from typing import NamedTuple
 
 _HEX = frozenset("0123456789abcdef")
+# Ids already in canonical form (the usual case) are recognized by one regex call.
+_CANONICAL = {32: re.compile(r"[0-9a-f]{32}"), 16: re.compile(r"[0-9a-f]{16}")}
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
@@ -15,6 +17,8 @@ def _hex_id(value: object, width: int) -> str | None:
     """`value` as exactly `width` lower-case hex chars, or None if malformed or all zeros."""
     if not isinstance(value, str):
         return None
+    if len(value) == width and _CANONICAL[width].fullmatch(value) is not None:
+        return value if value.count("0") != width else None
     text = value.strip().lower().removeprefix("0x")
     # 64-bit trace ids (B3, Zipkin, Jaeger) are left-padded to 128 bits, as W3C specifies.
     if width == 32 and len(text) == 16:

@@ -20,13 +20,37 @@ from parsers.timefmt import ns_to_iso
 # Source key -> the field (or `@slot` needing more than a copy) it holds. Nested ECS objects are
 # flattened to dotted names before this lookup, so `{"log": {"level": ...}}` meets `log.level`.
 _SPELLINGS: dict[str, tuple[str, ...]] = {
-    "@time": ("@timestamp", "timestamp", "time", "ts", "t", "@t", "Timestamp", "datetime", "asctime", "eventTime",
-              "time_local", "date"),
+    "@time": (
+        "@timestamp",
+        "timestamp",
+        "time",
+        "ts",
+        "t",
+        "@t",
+        "Timestamp",
+        "datetime",
+        "asctime",
+        "eventTime",
+        "time_local",
+        "date",
+    ),
     "@message": ("message", "msg", "@m", "RenderedMessage", "Message", "log", "short_message", "event"),
     # Serilog's templates (`Processed {OrderId}`): the message only when no rendered one comes.
     "@template": ("@mt", "MessageTemplate"),
-    "@level": ("log.level", "level", "severity", "lvl", "loglevel", "log_level", "levelname", "level_name", "@l",
-               "Level", "Severity", "severity_text"),
+    "@level": (
+        "log.level",
+        "level",
+        "severity",
+        "lvl",
+        "loglevel",
+        "log_level",
+        "levelname",
+        "level_name",
+        "@l",
+        "Level",
+        "Severity",
+        "severity_text",
+    ),
     "log.logger": ("logger", "logger_name", "loggerName", "name", "SourceContext", "category", "channel"),
     "@service": ("service",),
     "service.name": ("service_name", "serviceName", "app", "application", "app_name"),
@@ -40,17 +64,46 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "log.origin.file.name": ("file", "filename", "source_file"),
     "log.origin.file.line": ("line", "lineno", "line_number"),
     "log.origin.function": ("func", "function", "funcName", "method_name"),
-    "@trace": ("trace.id", "trace_id", "traceId", "traceid", "TraceId", "traceID", "trace-id", "x-b3-traceid",
-               "X-B3-TraceId", "logging.googleapis.com/trace_id"),
-    "@span": ("span.id", "span_id", "spanId", "spanid", "SpanId", "spanID", "span-id", "x-b3-spanid",
-              "X-B3-SpanId"),
+    "@trace": (
+        "trace.id",
+        "trace_id",
+        "traceId",
+        "traceid",
+        "TraceId",
+        "traceID",
+        "trace-id",
+        "x-b3-traceid",
+        "X-B3-TraceId",
+        "logging.googleapis.com/trace_id",
+    ),
+    "@span": (
+        "span.id",
+        "span_id",
+        "spanId",
+        "spanid",
+        "SpanId",
+        "spanID",
+        "span-id",
+        "x-b3-spanid",
+        "X-B3-SpanId",
+    ),
     "@dd_trace": ("dd.trace_id",),
     "@dd_span": ("dd.span_id",),
     "@traceparent": ("traceparent",),
     "@b3": ("b3",),
     "@uber": ("uber-trace-id", "uber_trace_id"),
-    "@stack": ("error.stack_trace", "stack_trace", "stacktrace", "stack", "exception", "exc_info", "exc_text",
-               "@x", "Exception", "backtrace"),
+    "@stack": (
+        "error.stack_trace",
+        "stack_trace",
+        "stacktrace",
+        "stack",
+        "exception",
+        "exc_info",
+        "exc_text",
+        "@x",
+        "Exception",
+        "backtrace",
+    ),
     "@error": ("err", "error"),
     "http.request.method": ("method", "request_method", "http_method", "httpMethod"),
     "http.response.status_code": ("status", "status_code", "statusCode", "http_status"),
@@ -66,6 +119,9 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 ALIASES: dict[str, str] = {key: target for target, keys in _SPELLINGS.items() for key in keys}
 
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+# Digit strings this short always fit a `long`.
+_LONG_DIGITS = 18
 _DURATION = re.compile(r"\d+(?:\.\d+)?(?:ns|us|µs|ms|s)$")
 # Declared fields an input may not set: pipeline bookkeeping, and fields other stages own.
 _RESERVED_PREFIXES = ("logtrace.", "data_stream.", "event.ingested", "event.dataset")
@@ -74,13 +130,12 @@ _RESERVED_PREFIXES = ("logtrace.", "data_stream.", "event.ingested", "event.data
 def _to_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+    if (isinstance(value, str) and value.strip().lstrip("-").isdigit()) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        value = int(value)
+    # Elasticsearch `long` is signed 64-bit; larger numbers stay attributes.
+    return value if isinstance(value, int) and _LONG_MIN <= value <= _LONG_MAX else None
 
 
 def _to_float(value: Any) -> float | None:
@@ -111,7 +166,10 @@ def _to_date(value: Any) -> str | None:
 
 
 _COERCE_BY_TYPE: dict[str, Callable[[Any], Any]] = {
-    "long": _to_int, "float": _to_float, "date": _to_date, "date_nanos": _to_date,
+    "long": _to_int,
+    "float": _to_float,
+    "date": _to_date,
+    "date_nanos": _to_date,
 }
 # Object-typed fields are not copied from input: `labels` is handled on its own, the flattened ones
 # (structured data, span events) only come from parsers that bound them; input values go to attributes.
@@ -124,7 +182,11 @@ def _settable_fields() -> tuple[dict[str, Callable[[Any], Any]], frozenset[str]]
     for name, entry in declared().items():
         parts = name.split(".")
         prefixes.update(".".join(parts[:i]) for i in range(1, len(parts)))
-        if not name.startswith(_RESERVED_PREFIXES) and name not in ALIASES and entry["type"] not in _NOT_COPIED_TYPES:
+        if (
+            not name.startswith(_RESERVED_PREFIXES)
+            and name not in ALIASES
+            and entry["type"] not in _NOT_COPIED_TYPES
+        ):
             fields[name] = _COERCE_BY_TYPE.get(entry["type"], _to_str)
     return fields, frozenset(prefixes)
 
@@ -207,7 +269,7 @@ def _service(value: Any, key: str, event: _Event) -> None:
 def _caller(value: Any, key: str, event: _Event) -> None:
     # zap and go-kit write `path/file.go:42`.
     file, _, line = str(value).rpartition(":")
-    if file and line.isdigit():
+    if file and line.isdigit() and len(line) <= _LONG_DIGITS:
         event.doc["log.origin.file.name"] = file
         event.doc["log.origin.file.line"] = int(line)
     else:
@@ -244,8 +306,11 @@ def _error(value: Any, key: str, event: _Event) -> None:
         return
     # pino / bunyan serialize errors as {type|name, message, stack}; the rest stays an attribute.
     rest = dict(value)
-    for field, names in (("error.type", ("type", "name", "kind", "class")), ("error.message", ("message", "msg")),
-                         ("error.stack_trace", ("stack", "stack_trace", "stacktrace"))):
+    for field, names in (
+        ("error.type", ("type", "name", "kind", "class")),
+        ("error.message", ("message", "msg")),
+        ("error.stack_trace", ("stack", "stack_trace", "stacktrace")),
+    ):
         for name in names:
             if isinstance(rest.get(name), str):
                 event.doc.setdefault(field, rest.pop(name))
@@ -300,23 +365,40 @@ def _attributes(value: Any, key: str, event: _Event) -> None:
 
 def _labels(value: Any, key: str, event: _Event) -> None:
     if isinstance(value, dict):
-        event.doc.update((f"labels.{k}", str(v)) for k, v in value.items() if isinstance(v, str | int | float))
+        event.doc.update(
+            (f"labels.{k}", str(v)) for k, v in value.items() if isinstance(v, str | int | float)
+        )
     else:
         event.leftovers[key] = value
 
 
 _SLOTS: dict[str, _Handler] = {
-    "@time": _time, "@message": _message, "@template": _template, "@service": _service, "@level": _level,
-    "@caller": _caller, "@trace": _id_setter("trace"), "@span": _id_setter("span"),
-    "@dd_trace": _id_setter("trace", decimal=True), "@dd_span": _id_setter("span", decimal=True),
-    "@traceparent": _id_setter("traceparent"), "@b3": _id_setter("b3"), "@uber": _id_setter("uber"),
-    "@stack": _stack, "@error": _error, "@client": _client, "@request_line": _request_line,
+    "@time": _time,
+    "@message": _message,
+    "@template": _template,
+    "@service": _service,
+    "@level": _level,
+    "@caller": _caller,
+    "@trace": _id_setter("trace"),
+    "@span": _id_setter("span"),
+    "@dd_trace": _id_setter("trace", decimal=True),
+    "@dd_span": _id_setter("span", decimal=True),
+    "@traceparent": _id_setter("traceparent"),
+    "@b3": _id_setter("b3"),
+    "@uber": _id_setter("uber"),
+    "@stack": _stack,
+    "@error": _error,
+    "@client": _client,
+    "@request_line": _request_line,
     "@request_time": _request_time,
 }
 # Every key with a mapping -> its handler: declared fields copy themselves, spellings go to their field.
 _DISPATCH: dict[str, _Handler] = {
     **{name: _copy_to(name, coerce) for name, coerce in _FIELDS.items()},
-    **{key: _SLOTS[target] if target[0] == "@" else _copy_to(target, _FIELDS[target]) for key, target in ALIASES.items()},
+    **{
+        key: _SLOTS[target] if target[0] == "@" else _copy_to(target, _FIELDS[target])
+        for key, target in ALIASES.items()
+    },
     "attributes": _attributes,
     "labels": _labels,
 }

@@ -13,8 +13,20 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "warn": ("warn", "warning", "wrn", "w"),
     "error": ("error", "err", "erro", "eror", "severe", "fail", "failure", "e"),
     "fatal": (
-        "fatal", "ftl", "fata", "critical", "crit", "alert", "emerg", "emergency", "panic", "pnc",
-        "pani", "dpanic", "f", "a",
+        "fatal",
+        "ftl",
+        "fata",
+        "critical",
+        "crit",
+        "alert",
+        "emerg",
+        "emergency",
+        "panic",
+        "pnc",
+        "pani",
+        "dpanic",
+        "f",
+        "a",
     ),
 }
 _BY_SPELLING = {spelling: level for level, spellings in _SPELLINGS.items() for spelling in spellings}

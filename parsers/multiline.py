@@ -9,8 +9,9 @@ from collections.abc import Iterable, Iterator
 
 # Lines that never start an event: indented frames, Java/Python/Go exception scaffolding.
 _CONTINUATION = re.compile(
-    rb"[ \t]|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames omitted)|Traceback \(most recent call"
-    rb"|During handling of the above exception|The above exception was the direct cause|goroutine \d+ \[|created by "
+    rb"[ \t]|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames omitted)"
+    rb"|Traceback \(most recent call|During handling of the above exception"
+    rb"|The above exception was the direct cause|goroutine \d+ \[|created by "
     rb"|(?:[a-zA-Z_$][\w$]*\.)+[\w$]*(?:Exception|Error|Throwable)\b"
     # java.util.logging's second line: `SEVERE: message` (Python's `INFO:name:` has no space).
     rb"|(?:SEVERE|WARNING|INFO|CONFIG|FINEST|FINER|FINE): "
@@ -22,7 +23,7 @@ _GO_FRAME = re.compile(rb"[\w./\-*()]+\(.*\)$")
 
 
 def group(lines: Iterable[bytes]) -> Iterator[bytes]:
-    """Yield one record per event: a line plus the continuation lines (and blank lines between them) after it."""
+    """Yield one record per event: a line, plus the continuation lines (and blank lines among them) after it."""
     event: list[bytes] = []
     blanks: list[bytes] = []
     traceback = go = False

@@ -15,8 +15,29 @@ from parsers.document import add_exception, decode, finish, new_doc
 from parsers.result import Doc, Outcome, ParseError
 
 _FACILITIES = (
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-    "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
     "local7",
 )
 _PRI = re.compile(r"<(\d{1,3})>")
@@ -27,8 +48,8 @@ _RFC5424 = re.compile(
 )
 # BSD syslog: time (BSD layout, or ISO from rsyslog's high-precision template), host, then TAG[pid]: .
 _RFC3164 = re.compile(
-    r"(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d\d? (?:\d{4} )?\d\d:\d\d:\d\d(?:\.\d+)?"
-    r"|\d{4}-\d\d-\d\dT\S+) (?:(?P<host>[\w.\-]+) )?(?:(?P<tag>[\w.\-/()@]{1,64}?)(?:\[(?P<pid>\w+)\])?: ?)?"
+    r"(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d\d? (?:\d{4} )?"
+    r"\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+) (?:(?P<host>[\w.\-]+) )?(?:(?P<tag>[\w.\-/()@]{1,64}?)(?:\[(?P<pid>\w+)\])?: ?)?"
     r"(?P<msg>.*)$",
     re.DOTALL,
 )
@@ -60,7 +81,9 @@ def _pri(doc: Doc, value: int) -> None:
 def _structured_data(sd: str, ids: correlation.Ids) -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = {}
     for element in _SD_ELEMENT.finditer(sd):
-        params = {name: _SD_UNESCAPE.sub(r"\1", value) for name, value in _SD_PARAM.findall(element.group("params"))}
+        params = {
+            name: _SD_UNESCAPE.sub(r"\1", value) for name, value in _SD_PARAM.findall(element.group("params"))
+        }
         data[element.group("id")] = params
         # OpenTelemetry and others put trace context into structured data params.
         for name, value in params.items():
@@ -138,9 +161,8 @@ def parse_line(line: str, problems: list[str], ctx: ParseContext) -> Outcome | N
     if app and app != _NIL:
         doc["log.syslog.appname"] = app
         doc["process.name"] = app
-    if procid and procid != _NIL:
-        if procid.isdigit():
-            doc["process.pid"] = int(procid)
+    if procid and procid.isdigit() and len(procid) <= 18:
+        doc["process.pid"] = int(procid)
     ns = None
     if time != _NIL:
         ns = timestamps.parse_value(time, ctx.default_tz, ctx.received_ns)

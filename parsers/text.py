@@ -19,24 +19,26 @@ from parsers.result import Doc, Outcome, ParseError
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # How far past the timestamp a level word is looked for.
 _LEVEL_WINDOW = 80
-_KLOG_TAIL = re.compile(r"\s+(?P<tid>\d+) (?P<file>[^:\s\]]+):(?P<line>\d+)\] ?")
-_LOGCAT_TAIL = re.compile(r"\s+(?P<pid>\d+)\s+(?P<tid>\d+)\s+(?P<L>[VDIWEFA])\s+(?P<tag>[^:\n]*?)\s*: ?")
-_LOGCAT_BRIEF = re.compile(r"(?P<L>[VDIWEFA])/(?P<tag>[^(:\n]+?)\s*\(\s*(?P<pid>\d+)\): ?")
+_KLOG_TAIL = re.compile(r"\s+(?P<tid>\d{1,18}) (?P<file>[^:\s\]]+):(?P<line>\d{1,18})\] ?")
+_LOGCAT_TAIL = re.compile(
+    r"\s+(?P<pid>\d{1,18})\s+(?P<tid>\d{1,18})\s+(?P<L>[VDIWEFA])\s+(?P<tag>[^:\n]*?)\s*: ?"
+)
+_LOGCAT_BRIEF = re.compile(r"(?P<L>[VDIWEFA])/(?P<tag>[^(:\n]+?)\s*\(\s*(?P<pid>\d{1,18})\): ?")
 _BEFORE_TOKEN = re.compile(
-    r"\s*(?:\[(?P<bracket>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]|(?P<number>\d+)(?![\w.])|(?P<sep>[-|:,>]+)(?!\S)"
+    r"\s*(?:\[(?P<bracket>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]|(?P<number>\d{1,18})(?![\w.])|(?P<sep>[-|:,>]+)(?!\S)"
     r"|(?P<word>[^\s\[\]]+))"
 )
 _BRACKET = re.compile(r"\[(?P<content>(?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]")
-_PID_TID = re.compile(r"pid (?P<pid>\d+)(?::tid (?P<tid>\d+))?$")
+_PID_TID = re.compile(r"pid (?P<pid>\d{1,18})(?::tid (?P<tid>\d{1,18}))?$")
 _CLIENT = re.compile(r"client (?P<address>[^\s\]]+?)(?::\d+)?$")
-_NUMERIC_PID = re.compile(r"(?P<pid>\d+)(?:#(?P<tid>\d+))?:?\s+(?:---\s+)?")
+_NUMERIC_PID = re.compile(r"(?P<pid>\d{1,18})(?:#(?P<tid>\d{1,18}))?:?\s+(?:---\s+)?")
 _SEPARATOR = re.compile(r"[\]>]?(?:\s*[-|:](?=\s)|[:|])?\s*")
 # Go's log.Lshortfile, log4j's %F:%L: `main.go:12: `.
-_CALLER = re.compile(r"(?P<file>[\w./\-]+\.[A-Za-z]{1,6}):(?P<line>\d+)(?::|\s+-)?\s+")
+_CALLER = re.compile(r"(?P<file>[\w./\-]+\.[A-Za-z]{1,6}):(?P<line>\d{1,18})(?::|\s+-)?\s+")
 # Python's default format: `INFO:name:message`.
 _PYTHON_NAME = re.compile(r":(?P<logger>[\w.\-]+):")
 _LOGGER = re.compile(
-    r"(?P<logger>[A-Za-z_$][\w$.\-/\[\]]*)(?::(?P<lline>\d+))?(?P<sep>\s*:\s+|\s+-\s+|\s{2,}|\t|$)"
+    r"(?P<logger>[A-Za-z_$][\w$.\-/\[\]]*)(?::(?P<lline>\d{1,18}))?(?P<sep>\s*:\s+|\s+-\s+|\s{2,}|\t|$)"
 )
 
 
@@ -158,7 +160,7 @@ def _tabbed(line: str, pos: int, doc: Doc, problems: list[str], ctx: ParseContex
             keys.apply(fields, doc, problems, ctx)
     for index, part in enumerate(parts[:-1]):
         file, _, number = part.rpartition(":")
-        if file and number.isdigit() and "." in file:
+        if file and number.isdigit() and len(number) <= 18 and "." in file:
             doc["log.origin.file.name"], doc["log.origin.file.line"] = file, int(number)
             if index == 1:
                 doc["log.logger"] = parts[0]
@@ -189,8 +191,9 @@ def _special_tail(found: timestamps.Found | None, first: str, doc: Doc) -> int |
     return logcat.end()
 
 
-def _header(first: str, found: timestamps.Found | None, doc: Doc, problems: list[str],
-            ctx: ParseContext) -> tuple[int, str | None]:
+def _header(
+    first: str, found: timestamps.Found | None, doc: Doc, problems: list[str], ctx: ParseContext
+) -> tuple[int, str | None]:
     """Parse the header of the first line; returns where the message starts (and the message itself when
     a layout rebuilt it)."""
     special = _special_tail(found, first, doc)

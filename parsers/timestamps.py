@@ -45,17 +45,25 @@ _LAYOUTS: tuple[tuple[str, str], ...] = (
     (
         "ctime",
         r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? " + _MONTH + r" {1,2}(?P<D>\d\d?),? "
-        r"(?P<h>\d\d?):(?P<m>\d\d):(?P<s>\d\d)" + _FRAC + r"(?: (?P<z>UTC|GMT|Z))?(?: [A-Z]{3,4})? (?P<Y>\d{4})",
+        r"(?P<h>\d\d?):(?P<m>\d\d):(?P<s>\d\d)"
+        + _FRAC
+        + r"(?: (?P<z>UTC|GMT|Z))?(?: [A-Z]{3,4})? (?P<Y>\d{4})",
     ),
     # 10/Oct/2000:13:55:36 -0700 (access logs), 03-Dec-2026 08:18:49.123 (Tomcat), 3 Dec 2026 08:18:49
     (
         "dmy",
-        r"(?P<D>\d\d?)[-/ ]" + _MONTH + r"[-/ ](?P<Y>\d{4})[: ](?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)" + _FRAC + _ZONE,
+        r"(?P<D>\d\d?)[-/ ]"
+        + _MONTH
+        + r"[-/ ](?P<Y>\d{4})[: ](?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
+        + _FRAC
+        + _ZONE,
     ),
     # Dec  3 08:18:49 (BSD syslog, year inferred), Dec 3, 2026 8:18:49 AM (java.util.logging)
     (
         "bsd",
-        _MONTH + r" {1,2}(?P<D>\d\d?),? (?:(?P<Y>\d{4}) )?(?P<h>\d\d?):(?P<m>\d\d):(?P<s>\d\d)" + _FRAC
+        _MONTH
+        + r" {1,2}(?P<D>\d\d?),? (?:(?P<Y>\d{4}) )?(?P<h>\d\d?):(?P<m>\d\d):(?P<s>\d\d)"
+        + _FRAC
         + r"(?: ?(?P<ap>[AP]M))?(?: (?P<Y2>\d{4})(?!\d))?",
     ),
 )
@@ -88,8 +96,9 @@ def _prefixed(name: str, pattern: str) -> str:
 
 def _compile(layouts: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
     # The last alternative never matches: its group is the stand-in for fields a layout lacks.
-    return re.compile("|".join(f"(?P<{name}>{_prefixed(name, pattern)})" for name, pattern in layouts)
-                      + "|(?P<absent>(?!))")
+    return re.compile(
+        "|".join(f"(?P<{name}>{_prefixed(name, pattern)})" for name, pattern in layouts) + "|(?P<absent>(?!))"
+    )
 
 
 def _group_indices(regex: re.Pattern[str]) -> dict[str, tuple[int, ...]]:
@@ -152,8 +161,15 @@ def zone_offset_s(zone: str) -> int | None:
 
 
 def local_to_ns(
-    year: int, month: int, day: int, hour: int, minute: int, second: int, frac: str | None,
-    offset_s: int | None, tz: tzinfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int,
+    minute: int,
+    second: int,
+    frac: str | None,
+    offset_s: int | None,
+    tz: tzinfo,
 ) -> int | None:
     """Epoch ns of wall-clock fields at `offset_s` east of UTC (or in `tz` when None); None if invalid."""
     if not _valid_date(year, month, day) or hour > 23 or minute > 59 or second > 60 or year < 1:
@@ -186,10 +202,20 @@ def _nearest(candidates: list[int | None], received_ns: int) -> int | None:
     return min(valid, key=lambda ns: abs(ns - received_ns)) if valid else None
 
 
-def _infer_year(month: int, day: int, hour: int, minute: int, second: int, frac: str | None,
-                offset: int | None, tz: tzinfo, received_ns: int) -> int | None:
+def _infer_year(
+    month: int,
+    day: int,
+    hour: int,
+    minute: int,
+    second: int,
+    frac: str | None,
+    offset: int | None,
+    tz: tzinfo,
+    received_ns: int,
+) -> int | None:
     """The latest year that does not put the time after the receive time (give or take a day of clock
-    skew), so a `Dec 31` line received on Jan 1 lands in the previous year; Feb 29 looks back to a leap year."""
+    skew), so a `Dec 31` line received on Jan 1 lands in the previous year; Feb 29 looks back to a
+    leap year."""
     received_year = datetime.fromtimestamp(received_ns // NS_PER_S, tz).year
     for year in range(received_year + 1, received_year - 8, -1):
         ns = local_to_ns(year, month, day, hour, minute, second, frac, offset, tz)
@@ -273,13 +299,24 @@ def clf_to_ns(text: str, tz: tzinfo, received_ns: int) -> int | None:
     if len(text) == 26 and month is not None and text[2] == "/" and text[6] == "/" and text[11] == ":":
         digits = text[:2] + text[7:11] + text[12:14] + text[15:17] + text[18:20]
         if digits.isdigit():
-            return local_to_ns(int(text[7:11]), month, int(text[:2]), int(text[12:14]), int(text[15:17]),
-                               int(text[18:20]), None, zone_offset_s(text[21:]), tz)
+            return local_to_ns(
+                int(text[7:11]),
+                month,
+                int(text[:2]),
+                int(text[12:14]),
+                int(text[15:17]),
+                int(text[18:20]),
+                None,
+                zone_offset_s(text[21:]),
+                tz,
+            )
     return parse_value(text, tz, received_ns)
 
 
 def parse_value(value: object, tz: tzinfo, received_ns: int) -> int | None:
     """Epoch ns of a timestamp value from a structured event (string in any layout, or epoch number)."""
+    if type(value) is str:
+        return _text_to_ns(value, tz, received_ns)
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -289,6 +326,10 @@ def parse_value(value: object, tz: tzinfo, received_ns: int) -> int | None:
         return epoch_text_to_ns(repr(value)) if value >= 0 and "e" not in repr(value) else None
     if not isinstance(value, str):
         return None
+    return _text_to_ns(value, tz, received_ns)
+
+
+def _text_to_ns(value: str, tz: tzinfo, received_ns: int) -> int | None:
     text = value.strip()
     if text[:1].isdigit():
         if text.replace(".", "", 1).isdigit():

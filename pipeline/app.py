@@ -145,3 +145,46 @@ class PartitionState(MutableMapping[str, Any]):
             self._store.pop(self._prefix + key, None)
         self._keys.clear()
         self._deleted.clear()
+
+
+class AckGate:
+    """Lets only the worker's own acknowledgements reach faust's offset commit.
+
+    faust acknowledges on its own the events it *skips* — those read while flow control is suspended
+    (a rebalance, table recovery, shutdown) or under an older group generation — "so the lag does not
+    grow", although no agent processed them. An acknowledged offset is committed once the offsets
+    before it are, so such an event could be committed without ever being indexed (seen in the tests:
+    four records skipped at start-up were lost). The gate replaces the consumer's `ack` with one that
+    forwards only events the worker allowed — after their batch was durable — and drops the rest:
+    a skipped event stays unacknowledged, the commit stops before it, and it is read again after the
+    seek to the committed offset that follows every rebalance (or on the next start).
+    """
+
+    def __init__(self) -> None:
+        self._allowed: set[tuple[str, int, int]] = set()
+        self.refused = 0
+        self._installed: Any = None
+
+    def install(self, consumer: Any) -> None:
+        """Wrap `consumer.ack` (idempotent per consumer)."""
+        if self._installed is consumer:
+            return
+        original = consumer.ack
+
+        def ack(message: Any) -> bool:
+            key = (message.topic, message.partition, message.offset)
+            if key not in self._allowed:
+                self.refused += 1
+                from pipeline import telemetry
+
+                telemetry.W_ACKS_REFUSED.inc()
+                return False
+            self._allowed.discard(key)
+            return original(message)
+
+        consumer.ack = ack
+        self._installed = consumer
+
+    def allow(self, message: Any) -> None:
+        """The worker acknowledges `message`: its documents are durable."""
+        self._allowed.add((message.topic, message.partition, message.offset))

@@ -210,6 +210,7 @@ def ilm_policy(kind: str, retention_days: int) -> dict[str, Any]:
 
 
 def policy_name(kind: str) -> str:
+    """The ILM policy (and lifecycle file) name of a data type."""
     return f"logtrace-{kind}"
 
 

@@ -134,3 +134,6 @@ RED_HTTP = counter("logtrace_http_responses_total", "Access-log responses, by se
                    ("service", "status_class"))
 RED_HTTP_SECONDS = histogram("logtrace_http_response_time_seconds", "Access-log response time, by service.",
                              ("service",), buckets=DURATION_BUCKETS_S)
+W_ACKS_REFUSED = counter("logtrace_worker_acks_refused_total",
+                         "Acknowledgements faust gave on its own for events no agent processed (skipped during "
+                         "a rebalance or shutdown); refused so they are not committed.")

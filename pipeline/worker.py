@@ -34,7 +34,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 
 from pipeline import telemetry
-from pipeline.app import PartitionState
+from pipeline.app import AckGate, PartitionState
 from pipeline.config.elasticsearch import ElasticsearchSettings
 from pipeline.config.kafka import KafkaSettings
 from pipeline.config.sink import SinkSettings
@@ -133,6 +133,7 @@ class Runtime:
         self.es: Any = None
         self.producer: AIOKafkaProducer | None = None
         self._started = asyncio.Lock()
+        self.acks = AckGate()
         self._ready = False
         # Per partition of the internal topics: the trace trackers and metric window stores.
         self.trackers: dict[int, tuple[PartitionState, TraceTracker]] = {}
@@ -150,6 +151,7 @@ class Runtime:
 
     async def start(self) -> None:
         """Create the sink and its dead-letter writer once (agents and timers await this first)."""
+        self.acks.install(self.app.consumer)
         async with self._started:
             if self.sink is not None:
                 return
@@ -353,6 +355,7 @@ def install(app: faust.App, rt: Runtime) -> None:
             finally:
                 BATCH_ID.reset(token)
             for event in events:
+                rt.acks.allow(event.message)
                 await stream.ack(event)
 
     async def wait_all(futures: list[Any]) -> None:

@@ -79,9 +79,12 @@ def parse_command(
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Join continuation lines (stack traces) to the event above.")
     ] = False,
-    tz: Annotated[str, typer.Option("--tz", help="Zone of timestamps written without one (name or +01:00).")] = "UTC",
+    tz: Annotated[
+        str, typer.Option("--tz", help="Zone of timestamps written without one (name or +01:00).")
+    ] = "UTC",
     received_at: Annotated[
-        str | None, typer.Option("--received-at", help="Receive time (ISO 8601) used as fallback; default now.")
+        str | None,
+        typer.Option("--received-at", help="Receive time (ISO 8601) used as fallback; default now."),
     ] = None,
 ) -> None:
     """Parse log lines and print one ECS document per event as NDJSON."""

@@ -22,8 +22,6 @@ class Encoded:
     body: bytes
     # Retries caused by errors that persisted while the cluster was otherwise healthy (see bulk.py).
     attempts: int = 0
-    # The last retryable error this item saw, for the dead letter if its retries run out.
-    last_error: "ItemError | None" = None
 
 
 class EncodeError(ValueError):

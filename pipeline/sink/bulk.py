@@ -32,6 +32,7 @@ from pipeline.sink.actions import Decision, Encoded, ItemError
 from pipeline.sink.batching import chunks, halves
 from pipeline.sink.deadletter import DeadLetterWriter, letter_for
 from pipeline.sink.items import DeadLetter, Delivery, Pending
+from pipeline.sink.routing import is_ours
 
 # Only what classification needs: keeps the response (one entry per document) small to parse.
 _FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason"
@@ -90,7 +91,7 @@ class ElasticsearchSink:
 
     async def deliver(self, items: Sequence[Pending], dead: Sequence[DeadLetter] = ()) -> Delivery:
         """Index `items` and dead-letter `dead`; returns when every one is durable (see module doc)."""
-        delivery = Delivery(0, 0, 0, 0, {})
+        delivery = Delivery()
         letters = list(dead)
         telemetry.SINK_CONSUMED.inc(len(items) + len(dead))
         async with asyncio.TaskGroup() as group:
@@ -187,10 +188,9 @@ class ElasticsearchSink:
         decided = [
             (item, error, actions.classify_item(error)) for item, error in zip(batch, errors, strict=True)
         ]
-        to_dead = [(item, error) for item, error, decision in decided if decision is Decision.DEAD_LETTER]
-        breaker_open = len(batch) >= self._settings.breaker_min_docs and len(
-            to_dead
-        ) > self._settings.breaker_deadletter_ratio * len(batch)
+        to_dead = sum(1 for _, _, decision in decided if decision is Decision.DEAD_LETTER)
+        too_many = to_dead > self._settings.breaker_deadletter_ratio * len(batch)
+        breaker_open = too_many and len(batch) >= self._settings.breaker_min_docs
         # Items that went through prove the cluster is healthy: an item failing beside them is singled out,
         # and from then on each of its failures counts toward max_item_retries (even when resent alone).
         # Failures of every item at once (overload) count for none.
@@ -212,7 +212,6 @@ class ElasticsearchSink:
             assert error is not None
             if decision is Decision.RETRY:
                 telemetry.SINK_RETRIES.labels(str(error.status)).inc()
-                item.last_error = error
                 item.attempts += healthy or item.attempts > 0
                 if item.attempts > self._settings.max_item_retries:
                     self._dead_letter(item, "retries_exhausted", error, letters)
@@ -226,7 +225,7 @@ class ElasticsearchSink:
             again.append(item)
             if pause_reason is None:
                 pause_reason = (
-                    _circuit_reason(len(to_dead), len(batch), error)
+                    _circuit_reason(to_dead, len(batch), error)
                     if decision is Decision.DEAD_LETTER
                     else f"paused: {error.type} ({error.status}): {error.reason[:_MAX_REASON_CHARS]}"
                 )
@@ -296,8 +295,16 @@ class ElasticsearchSink:
 
 
 def _encoded(items: Iterable[Pending], letters: list[DeadLetter]) -> Iterator[Encoded]:
-    """Each item serialized once; one that cannot be serialized becomes a dead letter instead."""
+    """Each item serialized once; one that cannot be serialized becomes a dead letter instead.
+
+    A data stream name that pipeline.sink.routing could not have made is refused here too (kept as a
+    dead letter), so no caller can write outside logtrace's own streams.
+    """
     for pending in items:
+        if not is_ours(pending.data_stream):
+            detail = f"data stream {pending.data_stream[:300]!r} is not a logtrace stream"
+            letters.append(letter_for(pending, "invalid_data_stream", "routing_error", detail))
+            continue
         try:
             yield actions.encode(pending)
         except actions.EncodeError as exc:

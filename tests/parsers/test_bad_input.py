@@ -10,8 +10,9 @@ from parsers.raw import RAW_FORMATS
 from parsers.result import ParseError
 
 CTX = ParseContext(received_ns=1_796_284_800_000_000_000, default_tz=UTC)
-SMALL = ParseContext(received_ns=CTX.received_ns, limits=Limits(max_record_bytes=64, max_message_chars=40,
-                                                                max_attributes=3))
+SMALL = ParseContext(
+    received_ns=CTX.received_ns, limits=Limits(max_record_bytes=64, max_message_chars=40, max_attributes=3)
+)
 
 
 @pytest.mark.parametrize("fmt", sorted(RAW_FORMATS))
@@ -38,7 +39,9 @@ def test_truncated_json_is_kept_whole() -> None:
 @pytest.mark.parametrize("fmt", sorted(RAW_FORMATS))
 @pytest.mark.parametrize("raw", [b"", b" \t \r\n", b"\n"])
 def test_empty_records_are_errors(fmt: str, raw: bytes) -> None:
-    assert RAW_FORMATS[fmt](raw, CTX) == [ParseError("empty_record", "the record is empty or only whitespace")]
+    assert RAW_FORMATS[fmt](raw, CTX) == [
+        ParseError("empty_record", "the record is empty or only whitespace")
+    ]
 
 
 def test_attribute_count_is_bounded() -> None:
@@ -49,7 +52,9 @@ def test_attribute_count_is_bounded() -> None:
 
 
 def test_input_cannot_set_pipeline_fields() -> None:
-    [doc] = RAW_FORMATS["json"](b'{"msg": "m", "logtrace.format": "otlp", "logtrace.parse.problems": ["x"]}', CTX)
+    [doc] = RAW_FORMATS["json"](
+        b'{"msg": "m", "logtrace.format": "otlp", "logtrace.parse.problems": ["x"]}', CTX
+    )
     assert isinstance(doc, dict)
     assert doc["logtrace.format"] == "json"
     assert doc["attributes"] == {"logtrace.format": "otlp", "logtrace.parse.problems": ["x"]}

@@ -26,8 +26,11 @@ def written(found: correlation.Ids) -> tuple[Doc, list[str]]:
         (f"X-B3-TraceId: 80f198ee56343ba8 X-B3-SpanId: {SPAN}", "000000000000000080f198ee56343ba8", SPAN),
         (f"b3={TRACE}-{SPAN}-1", TRACE, SPAN),
         ("uber-trace-id=7b34da6a3ce92:1a2b3c:0:1", "00000000000000000007b34da6a3ce92", "00000000001a2b3c"),
-        ("dd.trace_id=1234567890123456789 dd.span_id=987654321", "0000000000000000112210f47de98115",
-         "000000003ade68b1"),
+        (
+            "dd.trace_id=1234567890123456789 dd.span_id=987654321",
+            "0000000000000000112210f47de98115",
+            "000000003ade68b1",
+        ),
     ],
 )
 def test_ids_in_text(text: str, trace: str, span: str | None) -> None:

@@ -17,7 +17,9 @@ def test_named_group_regex_maps_fields() -> None:
         {"pipes": r"(?P<timestamp>\S+ \S+) \| (?P<level>\w+) \| (?P<source__ip>[\d.]+) \| (?P<message>.*)"}
     )
     parse = custom.with_patterns(patterns, TEXT_FORMATS["auto"])
-    [doc] = parse(b"2026-12-03 07:00:00 | WARNING | 10.0.0.1 | disk slow trace_id=4bf92f3577b34da6a3ce929d0e0e4736", CTX)
+    [doc] = parse(
+        b"2026-12-03 07:00:00 | WARNING | 10.0.0.1 | disk slow trace_id=4bf92f3577b34da6a3ce929d0e0e4736", CTX
+    )
     assert doc == {
         "@timestamp": "2026-12-03T07:00:00.000000000Z",
         "message": "disk slow trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
@@ -32,8 +34,13 @@ def test_named_group_regex_maps_fields() -> None:
 
 def test_grok_pattern_with_types_and_unknown_fields() -> None:
     patterns = custom.compile_patterns(
-        [("billing", "%{TIMESTAMP_ISO8601:time} %{LOGLEVEL:level} \\[%{DATA:thread}\\] "
-                     "order=%{INT:order_id:int} %{GREEDYDATA:message}")]
+        [
+            (
+                "billing",
+                "%{TIMESTAMP_ISO8601:time} %{LOGLEVEL:level} \\[%{DATA:thread}\\] "
+                "order=%{INT:order_id:int} %{GREEDYDATA:message}",
+            )
+        ]
     )
     parse = custom.with_patterns(patterns, TEXT_FORMATS["auto"])
     [doc] = parse(b"2026-12-03T07:01:02.5Z ERROR [worker-2] order=1842 payment declined", CTX)

@@ -30,7 +30,9 @@ def test_golden(path: Path) -> None:
     expected_file = expected_path(path)
     if UPDATE:
         expected_file.write_bytes(actual)
-        pytest.fail(f"rewrote {expected_file.name}; review the diff and run again without LOGTRACE_UPDATE_GOLDEN")
+        pytest.fail(
+            f"rewrote {expected_file.name}; review the diff and run again without LOGTRACE_UPDATE_GOLDEN"
+        )
     assert expected_file.exists(), f"missing {expected_file}; run with LOGTRACE_UPDATE_GOLDEN=1"
     assert actual.decode().splitlines() == expected_file.read_text().splitlines()
 

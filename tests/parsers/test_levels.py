@@ -8,12 +8,36 @@ from parsers import levels
 @pytest.mark.parametrize(
     ("value", "level"),
     [
-        ("WARNING", "warn"), ("Warning", "warn"), ("W", "warn"), ("WRN", "warn"),
-        ("SEVERE", "error"), ("ERRO", "error"), ("fail", "error"), ("E", "error"), ("err", "error"),
-        ("Information", "info"), ("notice", "info"), ("INF", "info"), ("I", "info"),
-        ("CRIT", "fatal"), ("critical", "fatal"), ("emerg", "fatal"), ("panic", "fatal"), ("dpanic", "fatal"),
-        ("FINEST", "trace"), ("Verbose", "trace"), ("trace3", "trace"), ("FINE", "debug"), ("dbug", "debug"),
-        (10, "trace"), (20, "debug"), (30, "info"), (40, "warn"), (50, "error"), (60, "fatal"), ("30", "info"),
+        ("WARNING", "warn"),
+        ("Warning", "warn"),
+        ("W", "warn"),
+        ("WRN", "warn"),
+        ("SEVERE", "error"),
+        ("ERRO", "error"),
+        ("fail", "error"),
+        ("E", "error"),
+        ("err", "error"),
+        ("Information", "info"),
+        ("notice", "info"),
+        ("INF", "info"),
+        ("I", "info"),
+        ("CRIT", "fatal"),
+        ("critical", "fatal"),
+        ("emerg", "fatal"),
+        ("panic", "fatal"),
+        ("dpanic", "fatal"),
+        ("FINEST", "trace"),
+        ("Verbose", "trace"),
+        ("trace3", "trace"),
+        ("FINE", "debug"),
+        ("dbug", "debug"),
+        (10, "trace"),
+        (20, "debug"),
+        (30, "info"),
+        (40, "warn"),
+        (50, "error"),
+        (60, "fatal"),
+        ("30", "info"),
         (35, "warn"),
     ],
 )
@@ -28,7 +52,14 @@ def test_unknown_levels(value: object) -> None:
 
 def test_syslog_severities() -> None:
     assert [levels.from_syslog_severity(s) for s in range(8)] == [
-        "fatal", "fatal", "fatal", "error", "warn", "info", "info", "debug",
+        "fatal",
+        "fatal",
+        "fatal",
+        "error",
+        "warn",
+        "info",
+        "info",
+        "debug",
     ]
 
 

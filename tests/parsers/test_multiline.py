@@ -45,13 +45,18 @@ def test_python_traceback_ends_with_the_exception_line() -> None:
 
 def test_go_panic_frames_join_the_panic() -> None:
     text = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:8 +0x1d\nexit status 2\n"
-    assert events(text) == ["panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:8 +0x1d",
-                            "exit status 2"]
+    assert events(text) == [
+        "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:8 +0x1d",
+        "exit status 2",
+    ]
 
 
 def test_java_util_logging_second_line_joins() -> None:
     text = "Dec 03, 2026 7:49:01 AM a.B run\nSEVERE: failed\nDec 03, 2026 7:49:02 AM a.B run\nINFO: ok\n"
-    assert events(text) == ["Dec 03, 2026 7:49:01 AM a.B run\nSEVERE: failed", "Dec 03, 2026 7:49:02 AM a.B run\nINFO: ok"]
+    assert events(text) == [
+        "Dec 03, 2026 7:49:01 AM a.B run\nSEVERE: failed",
+        "Dec 03, 2026 7:49:02 AM a.B run\nINFO: ok",
+    ]
 
 
 def test_single_lines_and_blank_lines() -> None:

@@ -45,8 +45,20 @@ def test_parse_value(value: object, iso: str) -> None:
     assert ns_to_iso(parsed) == iso
 
 
-@pytest.mark.parametrize("value", ["2026-13-01T00:00:00Z", "2026-02-30 10:00:00", "yesterday", "", None, True,
-                                   "2026-12-03T25:00:00Z", -5.0, {"t": 1}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-13-01T00:00:00Z",
+        "2026-02-30 10:00:00",
+        "yesterday",
+        "",
+        None,
+        True,
+        "2026-12-03T25:00:00Z",
+        -5.0,
+        {"t": 1},
+    ],
+)
 def test_impossible_values(value: object) -> None:
     assert timestamps.parse_value(value, UTC, RECEIVED) is None
 

@@ -33,7 +33,7 @@ def capabilities(devstack) -> dict[str, bool]:
 
 
 @pytest.fixture(scope="session")
-async def installed(devstack, ns: str) -> AsyncIterator[list[Action]]:
+async def installed(devstack) -> AsyncIterator[list[Action]]:
     """`logtrace setup` run once for the session (idempotent, so other runs' installs are fine)."""
     yield await run_setup(ElasticsearchSettings(url=devstack.es_url), dry_run=False)
 

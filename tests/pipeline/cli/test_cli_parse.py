@@ -52,7 +52,10 @@ def test_file_argument_fixed_format_and_zone(tmp_path: Path) -> None:
 
 
 def test_multiline_groups_stack_traces() -> None:
-    stdin = b"2026-12-03 07:00:00 ERROR boom\njava.lang.IllegalStateException: y\n\tat a.B.c(B.java:1)\n2026-12-03 07:00:01 INFO ok\n"
+    stdin = (
+        b"2026-12-03 07:00:00 ERROR boom\njava.lang.IllegalStateException: y\n\tat a.B.c(B.java:1)\n"
+        b"2026-12-03 07:00:01 INFO ok\n"
+    )
     code, docs = run(["--multiline", *RECEIVED], stdin)
     assert code == 0
     assert len(docs) == 2
@@ -70,7 +73,7 @@ def test_parse_errors_are_printed_in_order() -> None:
 
 
 def test_received_at_is_the_fallback_time() -> None:
-    code, [doc] = run(["--received-at", "2026-12-03T09:30:00+01:00"], b"no time here\n")
+    _, [doc] = run(["--received-at", "2026-12-03T09:30:00+01:00"], b"no time here\n")
     assert doc["@timestamp"] == "2026-12-03T08:30:00.000000000Z"
     assert doc["logtrace.parse.problems"] == ["timestamp_missing"]
 

@@ -284,3 +284,51 @@ async def test_close_closes_the_client() -> None:
     sink, es, _ = sink_with(all_ok)
     await sink.close()
     assert es.closed
+
+
+async def test_a_stream_outside_logtrace_is_never_written() -> None:
+    items = pendings(2)
+    items[0].data_stream = ".kibana"
+    sink, es, writer = sink_with(all_ok)
+    delivery = await sink.deliver(items)
+    assert [len(r) for r in es.requests] == [1]
+    assert (delivery.indexed, delivery.dead_lettered) == (1, 1)
+    assert writer.letters[0].reason == "invalid_data_stream"
+
+
+async def test_metrics_account_every_consumed_document() -> None:
+    from pipeline import telemetry
+
+    def value(metric, **labels) -> float:
+        return telemetry.REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    def answer(call: int, docs):
+        return response(
+            [
+                failed(400, "mapper_parsing_exception")
+                if d["n"] == 1
+                else failed(409, "version_conflict_engine_exception")
+                if d["n"] == 2
+                else ok(d)
+                for d in docs
+            ]
+        )
+
+    before = (
+        value("logtrace_sink_documents_consumed_total"),
+        value("logtrace_sink_documents_indexed_total", data_stream="logs-logtrace.unit-test"),
+        value("logtrace_sink_documents_duplicate_total"),
+        value("logtrace_sink_dead_lettered_total", reason="mapper_parsing_exception"),
+    )
+    sink, _, _ = sink_with(answer)
+    delivery = await sink.deliver(pendings(10))
+    after = (
+        value("logtrace_sink_documents_consumed_total"),
+        value("logtrace_sink_documents_indexed_total", data_stream="logs-logtrace.unit-test"),
+        value("logtrace_sink_documents_duplicate_total"),
+        value("logtrace_sink_dead_lettered_total", reason="mapper_parsing_exception"),
+    )
+    consumed, indexed, duplicates, dead = (a - b for a, b in zip(after, before, strict=True))
+    assert (consumed, indexed, duplicates, dead) == (10, 8, 1, 1)
+    assert consumed == indexed + duplicates + dead
+    assert (delivery.indexed, delivery.duplicates, delivery.dead_lettered) == (8, 1, 1)
