@@ -39,4 +39,6 @@ test: install system-deps lint stack
 	$(BIN)/pytest
 
 down: install
+	@pid=/var/tmp/logtrace-devstack/worker.pid; if [ -f $$pid ] && kill -0 $$(cat $$pid) 2>/dev/null; then \
+	  kill $$(cat $$pid) && echo "worker stopped"; fi; rm -f $$pid
 	$(BIN)/logtrace dev down

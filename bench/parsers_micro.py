@@ -115,8 +115,8 @@ def _text(rng: random.Random) -> str:
         return f"{_time(rng, ' ').replace('.', ',')} - {logger} - {level} - {message}"
     if layout == 2:
         return f"17/06/09 20:{rng.randint(10, 59)}:{rng.randint(10, 59)} {level} executor.Executor: {message}"
-    connection = rng.randint(1, 999)
-    return f"2026/12/03 07:{rng.randint(10, 59)}:{rng.randint(10, 59)} [error] 2841#2841: *{connection} {message}"
+    clock = f"07:{rng.randint(10, 59)}:{rng.randint(10, 59)}"
+    return f"2026/12/03 {clock} [error] 2841#2841: *{rng.randint(1, 999)} {message}"
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {

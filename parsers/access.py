@@ -41,7 +41,7 @@ def looks_like(line: str) -> bool:
 
 
 def _seconds_sum(value: str) -> int | None:
-    """ns of `0.120` or the sum of nginx's several upstream times `0.120, 0.050 : 0.010`; None if no number."""
+    """ns of `0.120`, or the sum of nginx's upstream times `0.120, 0.050 : 0.010`; None if no number."""
     total, seen = 0, False
     for part in value.replace(":", ",").split(","):
         ns = http.seconds_to_ns(part.strip())

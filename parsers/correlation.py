@@ -55,7 +55,7 @@ class Ids:
 def decimal_id(value: object) -> str | None:
     """Datadog writes 64-bit ids as decimal numbers: their hex form, or None when not decimal."""
     text = str(value)
-    if not text.isdigit() or int(text) >= 1 << 64:
+    if not text.isdecimal() or int(text) >= 1 << 64:
         return None
     return f"{int(text):016x}"
 

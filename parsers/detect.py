@@ -27,12 +27,14 @@ def from_text(line: str, problems: list[str], ctx: ParseContext) -> Outcome:
     first = line[0]
     if first == "{":
         return json_log.from_text(line, problems, ctx)
-    if first == "<" and line[1:2].isdigit():
+    if first == "<" and line[1:2].isdecimal():
         return syslog.from_text(line, problems, ctx)
-    if first.isdigit() and line[10:11] == "T" and (" stdout " in line[:48] or " stderr " in line[:48]):
+    if first.isdecimal() and line[10:11] == "T" and (" stdout " in line[:48] or " stderr " in line[:48]):
         envelope = envelopes.cri(line)
         if envelope is not None:
             return envelopes.parse(envelope, problems, ctx)
+    if logfmt.looks_like(line):
+        return logfmt.from_text(line, problems, ctx)
     outcome = None
     if first == "[" and line[-1] == "]":
         # A JSON array, or a text line in brackets (`[INFO] ...]`): only valid JSON is taken as JSON.
@@ -41,8 +43,4 @@ def from_text(line: str, problems: list[str], ctx: ParseContext) -> Outcome:
         outcome = access.parse_line(line, problems, ctx)
     elif line[:3] in _MONTHS and line[3:4] == " ":
         outcome = syslog.parse_line(line, problems, ctx)
-    if outcome is not None:
-        return outcome
-    if logfmt.looks_like(line):
-        return logfmt.from_text(line, problems, ctx)
-    return text.from_text(line, problems, ctx)
+    return outcome or text.from_text(line, problems, ctx)

@@ -15,7 +15,7 @@ _NUL = "\x00"
 
 
 def decode(raw: bytes, ctx: ParseContext) -> tuple[str, list[str]] | ParseError:
-    """The record as text without its trailing line break, and the problems met: truncated, bad UTF-8."""
+    """The record as text without trailing whitespace, and the problems met (truncated, bad UTF-8, NUL)."""
     problems: list[str] = []
     limit = ctx.limits.max_record_bytes
     if len(raw) > limit:

@@ -49,6 +49,6 @@ def seconds_to_ns(text: str) -> int | None:
     """Nanoseconds of a duration written in seconds (`0.123`, `2`), or None when it is not a number."""
     whole, _, frac = text.partition(".")
     # More than 9 digits of seconds (31 years) is no request duration.
-    if not whole.isdigit() or len(whole) > 9 or (frac and not frac.isdigit()):
+    if not whole.isdecimal() or len(whole) > 9 or (frac and not frac.isdecimal()):
         return None
     return int(whole) * NS_PER_S + (int(frac[:9].ljust(9, "0")) if frac else 0)

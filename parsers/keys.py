@@ -61,7 +61,7 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "process.thread.name": ("thread", "thread_name", "threadName", "ThreadName"),
     "process.thread.id": ("tid", "thread_id", "threadId", "ThreadId"),
     "@caller": ("caller",),
-    "log.origin.file.name": ("file", "filename", "source_file"),
+    "@file": ("file", "filename", "source_file"),
     "log.origin.file.line": ("line", "lineno", "line_number"),
     "log.origin.function": ("func", "function", "funcName", "method_name"),
     "@trace": (
@@ -130,7 +130,7 @@ _RESERVED_PREFIXES = ("logtrace.", "data_stream.", "event.ingested", "event.data
 def _to_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if (isinstance(value, str) and value.strip().lstrip("-").isdigit()) or (
+    if (isinstance(value, str) and value.strip().lstrip("-").isdecimal()) or (
         isinstance(value, float) and value.is_integer()
     ):
         value = int(value)
@@ -269,11 +269,21 @@ def _service(value: Any, key: str, event: _Event) -> None:
 def _caller(value: Any, key: str, event: _Event) -> None:
     # zap and go-kit write `path/file.go:42`.
     file, _, line = str(value).rpartition(":")
-    if file and line.isdigit() and len(line) <= _LONG_DIGITS:
+    if file and line.isdecimal() and len(line) <= _LONG_DIGITS:
         event.doc["log.origin.file.name"] = file
         event.doc["log.origin.file.line"] = int(line)
     else:
         event.leftovers[key] = value
+
+
+def _file(value: Any, key: str, event: _Event) -> None:
+    # A source file name, which logrus writes with its line: `/app/publisher.go:77`.
+    if not isinstance(value, str) or "log.origin.file.name" in event.doc:
+        event.leftovers[key] = value
+    elif value.rpartition(":")[2].isdecimal():
+        _caller(value, key, event)
+    else:
+        event.doc["log.origin.file.name"] = value
 
 
 def _id_setter(attribute: str, decimal: bool = False) -> _Handler:
@@ -379,6 +389,7 @@ _SLOTS: dict[str, _Handler] = {
     "@service": _service,
     "@level": _level,
     "@caller": _caller,
+    "@file": _file,
     "@trace": _id_setter("trace"),
     "@span": _id_setter("span"),
     "@dd_trace": _id_setter("trace", decimal=True),

@@ -69,7 +69,7 @@ def normalize(value: object) -> str | None:
         level = _BY_SPELLING.get(text.lower())
         if level is not None:
             return level
-        if text.isdigit():
+        if text.isdecimal():
             return from_number(int(text))
         return None
     if isinstance(value, int) and not isinstance(value, bool):

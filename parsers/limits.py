@@ -11,7 +11,7 @@ class Limits:
     max_record_bytes: int = 1024 * 1024
     # Nesting depth of JSON objects/arrays; deeper input is an error result (`json_too_deep`).
     max_json_depth: int = 32
-    # Leaf fields kept under `attributes`; the rest are dropped and counted in `logtrace.attributes.dropped`.
+    # Leaf fields kept under `attributes`; the rest are dropped and counted in `logtrace.attributes_dropped`.
     max_attributes: int = 256
     # Characters kept of one attribute value (keyword values past ~32k bytes fail in Lucene).
     max_value_chars: int = 8192

@@ -10,7 +10,9 @@ from parsers.context import ParseContext
 from parsers.document import add_exception, decode, finish, new_doc
 from parsers.result import Outcome, ParseError
 
-_PAIR = re.compile(r"([^\s=\"]+)=(?:\"((?:[^\"\\]|\\.)*)\"|(\S*))")
+# Keys start at the line start or after whitespace and are bounded: an unbounded `[^\s=]+` tried at
+# every position of a long `=`-less run would be quadratic.
+_PAIR = re.compile(r"(?<!\S)([^\s=\"]{1,256})=(?:\"([^\"\\]*(?:\\.[^\"\\]*)*)\"|(\S*))")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 # A line is logfmt when it starts with `key=` and has at least this many pairs.
@@ -27,8 +29,8 @@ def parse(raw: bytes, ctx: ParseContext) -> Outcome:
 
 
 def looks_like(line: str) -> bool:
-    """Cheap sniff for auto-detection: a leading `key=` and enough `=` signs."""
-    return line.count("=") >= _MIN_PAIRS and _LEADING_KEY.match(line) is not None
+    """Cheap sniff for auto-detection: a leading `key=` (fails at once on most lines) and enough `=` signs."""
+    return _LEADING_KEY.match(line) is not None and line.count("=") >= _MIN_PAIRS
 
 
 def _unquote(value: str) -> str:

@@ -23,7 +23,7 @@ _GO_FRAME = re.compile(rb"[\w./\-*()]+\(.*\)$")
 
 
 def group(lines: Iterable[bytes]) -> Iterator[bytes]:
-    """Yield one record per event: a line, plus the continuation lines (and blank lines among them) after it."""
+    """Yield one record per event: a line plus the continuation lines (and blank lines among them) below."""
     event: list[bytes] = []
     blanks: list[bytes] = []
     traceback = go = False

@@ -43,13 +43,14 @@ _FACILITIES = (
 _PRI = re.compile(r"<(\d{1,3})>")
 _RFC5424 = re.compile(
     r"(?P<version>[1-9]\d?) (?P<time>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+) "
-    r"(?P<sd>-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (?P<msg>.*))?$",
+    r"(?P<sd>-|(?:\[[^\]\"\\]*(?:(?:\\.|\"[^\"\\]*(?:\\.[^\"\\]*)*\")[^\]\"\\]*)*\])+)(?: (?P<msg>.*))?$",
     re.DOTALL,
 )
 # BSD syslog: time (BSD layout, or ISO from rsyslog's high-precision template), host, then TAG[pid]: .
 _RFC3164 = re.compile(
     r"(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d\d? (?:\d{4} )?"
-    r"\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+) (?:(?P<host>[\w.\-]+) )?(?:(?P<tag>[\w.\-/()@]{1,64}?)(?:\[(?P<pid>\w+)\])?: ?)?"
+    r"\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+) (?:(?P<host>[\w.\-]+) )?"
+    r"(?:(?P<tag>[\w.\-/()@]{1,64}?)(?:\[(?P<pid>\w+)\])?: ?)?"
     r"(?P<msg>.*)$",
     re.DOTALL,
 )
@@ -161,7 +162,7 @@ def parse_line(line: str, problems: list[str], ctx: ParseContext) -> Outcome | N
     if app and app != _NIL:
         doc["log.syslog.appname"] = app
         doc["process.name"] = app
-    if procid and procid.isdigit() and len(procid) <= 18:
+    if procid and procid.isdecimal() and len(procid) <= 18:
         doc["process.pid"] = int(procid)
     ns = None
     if time != _NIL:

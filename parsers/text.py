@@ -61,13 +61,13 @@ def find_level(line: str, start: int = 0, end: int | None = None) -> tuple[str, 
 
 def _classify_bracket(content: str, doc: Doc) -> None:
     content = content.strip()
-    pid = _PID_TID.match(content)
+    pid = _PID_TID.match(content) if content.startswith("pid ") else None
     if pid is not None:
         doc["process.pid"] = int(pid.group("pid"))
         if pid.group("tid"):
             doc["process.thread.id"] = int(pid.group("tid"))
         return
-    client = _CLIENT.match(content)
+    client = _CLIENT.match(content) if content.startswith("client ") else None
     if client is not None:
         doc["source.address"] = client.group("address")
         doc["source.ip"] = client.group("address")
@@ -105,12 +105,12 @@ def _after_level(line: str, pos: int, doc: Doc) -> int:
     the message starts."""
     pos = _SEPARATOR.match(line, pos).end()  # type: ignore[union-attr]  # matches the empty string
     for _ in range(4):
-        bracket = _BRACKET.match(line, pos)
+        bracket = _BRACKET.match(line, pos) if line.startswith("[", pos) else None
         if bracket is not None:
             _classify_bracket(bracket.group("content"), doc)
             pos = _SEPARATOR.match(line, bracket.end()).end()  # type: ignore[union-attr]
             continue
-        number = _NUMERIC_PID.match(line, pos)
+        number = _NUMERIC_PID.match(line, pos) if line[pos : pos + 1].isdecimal() else None
         if number is not None and "process.pid" not in doc:
             doc["process.pid"] = int(number.group("pid"))
             if number.group("tid"):
@@ -125,11 +125,10 @@ def _after_level(line: str, pos: int, doc: Doc) -> int:
     if found is None:
         return pos
     logger, sep = found.group("logger"), found.group("sep")
-    # A bare word followed by `: ` is prose ("Server: started"); a dotted one is a class or module.
+    # A dotted name is a class or module. A bare word is a logger only before ` - ` or a column gap:
+    # before `: ` or at the line end it is prose ("Server: started"), and none after a logger was read.
     dotted = "." in logger or "$" in logger
-    if not dotted and (sep.strip() == ":" or not sep) and "log.logger" not in doc:
-        return pos
-    if "log.logger" in doc and not dotted:
+    if not dotted and ("log.logger" in doc or not sep or sep.strip() == ":"):
         return pos
     doc["log.logger"] = logger
     if found.group("lline"):
@@ -139,7 +138,8 @@ def _after_level(line: str, pos: int, doc: Doc) -> int:
 
 def _caller(line: str, pos: int, doc: Doc) -> int:
     """Read a `file.ext:line` caller at `pos`; returns the position after it (`pos` when there is none)."""
-    caller = _CALLER.match(line, pos)
+    # Cheap pre-check: a caller has its `:line` within the next few dozen characters.
+    caller = _CALLER.match(line, pos) if line.find(":", pos, pos + 100) >= 0 else None
     if caller is None:
         return pos
     doc["log.origin.file.name"] = caller.group("file")
@@ -160,7 +160,7 @@ def _tabbed(line: str, pos: int, doc: Doc, problems: list[str], ctx: ParseContex
             keys.apply(fields, doc, problems, ctx)
     for index, part in enumerate(parts[:-1]):
         file, _, number = part.rpartition(":")
-        if file and number.isdigit() and len(number) <= 18 and "." in file:
+        if file and number.isdecimal() and len(number) <= 18 and "." in file:
             doc["log.origin.file.name"], doc["log.origin.file.line"] = file, int(number)
             if index == 1:
                 doc["log.logger"] = parts[0]

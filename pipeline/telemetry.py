@@ -97,7 +97,8 @@ W_BATCH_COMMIT_SECONDS = histogram("logtrace_worker_batch_commit_seconds",
 W_OFFSET_COMMITS = counter("logtrace_worker_offsets_committed_total",
                            "Partitions whose committed offset moved, summed over commits.")
 W_COMMITTED_OFFSET = gauge("logtrace_worker_committed_offset",
-                           "Last offset committed by this worker, by topic and partition.", ("topic", "partition"))
+                           "Last offset committed by this worker, by topic and partition.",
+                           ("topic", "partition"))
 W_CONSUMER_LAG = gauge("logtrace_worker_consumer_lag_records",
                        "Records between the partition's end and the next offset this worker takes.",
                        ("topic", "partition"))
@@ -112,7 +113,8 @@ W_METRIC_KEYS = gauge("logtrace_worker_metric_window_keys",
 W_METRIC_WINDOWS = counter("logtrace_worker_metric_windows_closed_total",
                            "Metric windows closed and written, by metricset.", ("metricset",))
 W_METRIC_OVERFLOW = counter("logtrace_worker_metric_overflow_total",
-                            "Contributions folded into the overflow key by the cardinality cap.", ("metricset",))
+                            "Contributions folded into the overflow key by the cardinality cap.",
+                            ("metricset",))
 W_METRIC_LATE = counter("logtrace_worker_metric_late_events_total",
                         "Events past their window's allowed lateness (counted in the late bucket).",
                         ("metricset",))
@@ -135,5 +137,8 @@ RED_HTTP = counter("logtrace_http_responses_total", "Access-log responses, by se
 RED_HTTP_SECONDS = histogram("logtrace_http_response_time_seconds", "Access-log response time, by service.",
                              ("service",), buckets=DURATION_BUCKETS_S)
 W_ACKS_REFUSED = counter("logtrace_worker_acks_refused_total",
-                         "Acknowledgements faust gave on its own for events no agent processed (skipped during "
-                         "a rebalance or shutdown); refused so they are not committed.")
+                         "Acknowledgements faust gave on its own for events no agent processed "
+                         "(skipped during a rebalance or shutdown); refused so they are not committed.")
+W_OFFSET_HOLES = counter("logtrace_worker_offset_hole_seeks_total",
+                         "Seeks back to a record faust skipped or delivered out of order (re-read).",
+                         ("topic",))

@@ -34,7 +34,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 
 from pipeline import telemetry
-from pipeline.app import AckGate, PartitionState
+from pipeline.app import AckGate, OffsetGuard, PartitionState
 from pipeline.config.elasticsearch import ElasticsearchSettings
 from pipeline.config.kafka import KafkaSettings
 from pipeline.config.sink import SinkSettings
@@ -134,6 +134,8 @@ class Runtime:
         self.producer: AIOKafkaProducer | None = None
         self._started = asyncio.Lock()
         self.acks = AckGate()
+        # One per agent: the input of each agent is checked for holes separately.
+        self.guards: dict[str, OffsetGuard] = {}
         self._ready = False
         # Per partition of the internal topics: the trace trackers and metric window stores.
         self.trackers: dict[int, tuple[PartitionState, TraceTracker]] = {}
@@ -334,16 +336,45 @@ def install(app: faust.App, rt: Runtime) -> None:
     ) -> None:
         """The one agent loop: batch, handle until durable, then acknowledge (see the module doc)."""
         await rt.start()
+        guard = rt.guards.setdefault(name, OffsetGuard())
         async for events in stream.noack_take(batch_max, within=batch_wait):
             started_ns = time.time_ns()
             token = BATCH_ID.set(new_batch_id())
             try:
-                records = [to_record(event) for event in events]
-                await handle(records, started_ns)
-                rt.mark_durable(records)
+                process, again, seeks = guard.split(events, app.consumer, time.monotonic())
+                for tp, offset in seeks.items():
+                    telemetry.W_OFFSET_HOLES.labels(tp.topic).inc()
+                    log.warning(
+                        "offset hole: re-reading the partition from the missing offset",
+                        extra={
+                            "fields": {
+                                "agent": name,
+                                "topic": tp.topic,
+                                "partition": tp.partition,
+                                "offset": offset,
+                            }
+                        },
+                    )
+                    # In the background: the seek runs in the consumer thread and waits for the new
+                    # position, which needs this agent to keep draining the stale records meanwhile.
+                    _background_seek(app, tp, offset)
+                records = [to_record(event) for event in process]
+                if records:
+                    await handle(records, started_ns)
+                    rt.mark_durable(records)
                 telemetry.W_BATCHES.labels(name).inc()
                 telemetry.W_PIPELINE_SECONDS.labels(name).observe((time.time_ns() - started_ns) / 1e9)
-                log.debug("batch durable", extra={"fields": {"agent": name, "batch.records": len(records)}})
+                log.debug(
+                    "batch durable",
+                    extra={
+                        "fields": {
+                            "agent": name,
+                            "batch.records": len(records),
+                            "batch.again": len(again),
+                            "batch.offsets": _ranges(records),
+                        }
+                    },
+                )
             except asyncio.CancelledError:
                 log.info(
                     "batch cancelled before it was durable; it will be read again",
@@ -354,7 +385,7 @@ def install(app: faust.App, rt: Runtime) -> None:
                 _fatal(f"agent {name}", exc)
             finally:
                 BATCH_ID.reset(token)
-            for event in events:
+            for event in (*process, *again):
                 rt.acks.allow(event.message)
                 await stream.ack(event)
 
@@ -497,6 +528,8 @@ def install(app: faust.App, rt: Runtime) -> None:
     # --- state after a rebalance ---
     @traces_table.on_recover
     async def _traces_recovered() -> None:
+        for guard in rt.guards.values():
+            guard.reset()
         _resync(
             rt.trackers,
             app,
@@ -520,6 +553,38 @@ def install(app: faust.App, rt: Runtime) -> None:
 
     _install_commit_metrics(app, rt)
     install_pages(app, rt)
+
+
+_SEEKS: set[asyncio.Task[None]] = set()
+
+
+def _background_seek(app: faust.App, tp: Any, offset: int) -> None:
+    """Seek `tp` to `offset` without blocking the agent (see `OffsetGuard`)."""
+
+    async def seek() -> None:
+        try:
+            await app.consumer.seek_wait({tp: offset})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the guard seeks again while the hole persists
+            log.warning("seek failed: %s", exc, extra={"fields": {"topic": tp.topic, "offset": offset}})
+
+    task = asyncio.ensure_future(seek())
+    _SEEKS.add(task)
+    task.add_done_callback(_SEEKS.discard)
+
+
+def _ranges(records: Sequence[Record]) -> dict[str, list[int]]:
+    """`topic:partition` -> [first offset, last offset] of a batch (for the batch log line)."""
+    ranges: dict[str, list[int]] = {}
+    for record in records:
+        key = f"{record.topic}:{record.partition}"
+        found = ranges.get(key)
+        if found is None:
+            ranges[key] = [record.offset, record.offset]
+        else:
+            found[0], found[1] = min(found[0], record.offset), max(found[1], record.offset)
+    return ranges
 
 
 def _track(rt: Runtime, table: Any, refs: Iterable[Any], partition_of: dict[str, int]) -> list[Pending]:

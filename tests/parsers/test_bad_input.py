@@ -1,5 +1,6 @@
 """Hostile and broken records: limits, encodings and shapes never raise and are never silently lost."""
 
+import time
 from datetime import UTC
 
 import pytest
@@ -74,3 +75,22 @@ def test_fixed_format_mismatch_becomes_a_flagged_text_document(fmt: str) -> None
     assert doc["logtrace.format"] == "text"
     assert doc["logtrace.parse.problems"] == [f"{fmt}_unparsed"]
     assert doc["message"] == "hello"
+
+
+# Shapes that make a backtracking regex quadratic; at this size a quadratic parser takes seconds.
+HOSTILE = {
+    "brackets": b"[" * 30_000,
+    "key_without_value": b"a" * 30_000,
+    "escaped_quotes": b'1.1.1.1 - - [03/Dec/2026:07:00:00 +0000] "' + b'\\"' * 15_000,
+    "open_structured_data": b'<13>1 2026-12-03T07:00:00Z h a - - [x a="' + b"\\" * 30_000,
+    "many_anchors": b"trace_id=" * 3_000 + b"b3" * 10_000,
+    "long_header": b"2026-12-03 07:00:00 INFO " + b"a" * 30_000 + b" : x",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(RAW_FORMATS))
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_lines_parse_in_linear_time(fmt: str, name: str) -> None:
+    start = time.perf_counter()
+    RAW_FORMATS[fmt](HOSTILE[name], CTX)
+    assert time.perf_counter() - start < 1.0

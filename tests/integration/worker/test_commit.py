@@ -77,7 +77,7 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
     assert set(range(offset)) <= in_es
     assert set(fault["partial"]) <= in_es  # half of the failing batch did reach Elasticsearch
 
-    healthy = WorkerProcess(_env(devstack, names, LOGTRACE_LOG_LEVEL="DEBUG"), tmp_path / "healthy.log").start()
+    healthy = WorkerProcess(_env(devstack, names), tmp_path / "healthy.log").start()
     try:
         wait_until(lambda: es_count(devstack, f"logs-logtrace.app-{names.namespace}") >= RECORDS, 60,
                    what="all records after the restart")
