@@ -1,9 +1,14 @@
-"""`logtrace parse [--format F] [--multiline] [--tz Z] [--received-at T] [FILE|-]`: show how logs will look.
+"""`logtrace parse [--format F] [--signal S] [--delimited] [--multiline] [--tz Z] [--received-at T] [FILE|-]`.
+
+Shows how logs will look.
 
 Reads lines (one event per line, or grouped with --multiline), parses each like the pipeline does and
 writes one ECS JSON document per line to stdout (NDJSON). Records the pipeline would dead-letter are
 written to stdout too, in input order, as `{"error": {"reason": ..., "detail": ...}, "line": N}`.
 Blank lines are skipped. The exit status is non-zero only for usage errors.
+`--format otlp_json` reads one OTLP/JSON request per line; `--format otlp_proto` reads the file as one
+serialized request, or with `--delimited` as a stream of varint-length-prefixed requests. `--signal`
+says whether the requests hold traces or logs.
 """
 
 import sys
@@ -19,16 +24,19 @@ import typer
 
 from parsers.context import ParseContext
 from parsers.multiline import group
+from parsers.otlp import OTLP_FORMATS, SIGNALS, split_length_delimited
 from parsers.raw import RAW_FORMATS, Parser
 from parsers.result import ParseError
 from parsers.timefmt import datetime_to_ns
 from parsers.timestamps import zone_offset_s
 from pipeline.cli._app import app
 
-# Formats read line by line. Extension point: formats whose input is one whole record (a binary OTLP
-# request) register in RECORD_FORMATS instead; both are valid `--format` values.
+# Raw formats are read line by line (or grouped by --multiline).
 LINE_FORMATS: dict[str, Parser] = dict(RAW_FORMATS)
-RECORD_FORMATS: dict[str, Parser] = {}
+# OTLP formats, chosen with --signal: otlp_json is one request per line, otlp_proto whole records.
+OTLP_LINE_FORMATS = frozenset({"otlp_json"})
+OTLP_RECORD_FORMATS = frozenset({"otlp_proto"})
+ALL_FORMATS = (*LINE_FORMATS, *OTLP_LINE_FORMATS, *OTLP_RECORD_FORMATS)
 # How much of a dead-lettered input is echoed next to its error.
 _ECHO_CHARS = 1000
 
@@ -73,9 +81,13 @@ def _write(outcome: list, number: int, record: bytes, out: BinaryIO) -> None:
 @app.command("parse")
 def parse_command(
     file: Annotated[str, typer.Argument(help="Log file to read, or - for standard input.")] = "-",
-    fmt: Annotated[
-        str, typer.Option("--format", help=f"One of: {', '.join([*LINE_FORMATS, *RECORD_FORMATS])}.")
-    ] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(ALL_FORMATS)}.")] = "auto",
+    signal: Annotated[
+        str, typer.Option("--signal", help=f"OTLP formats only: {' or '.join(SIGNALS)}.")
+    ] = "traces",
+    delimited: Annotated[
+        bool, typer.Option("--delimited", help="otlp_proto only: varint-length-prefixed request stream.")
+    ] = False,
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Join continuation lines (stack traces) to the event above.")
     ] = False,
@@ -88,11 +100,14 @@ def parse_command(
     ] = None,
 ) -> None:
     """Parse log lines and print one ECS document per event as NDJSON."""
-    parser = LINE_FORMATS.get(fmt) or RECORD_FORMATS.get(fmt)
+    if signal not in SIGNALS:
+        raise typer.BadParameter(
+            f"unknown signal {signal!r}; choose {' or '.join(SIGNALS)}", param_hint="--signal"
+        )
+    parser = LINE_FORMATS.get(fmt) or OTLP_FORMATS[signal].get(fmt)
     if parser is None:
         raise typer.BadParameter(
-            f"unknown format {fmt!r}; choose one of {', '.join([*LINE_FORMATS, *RECORD_FORMATS])}",
-            param_hint="--format",
+            f"unknown format {fmt!r}; choose one of {', '.join(ALL_FORMATS)}", param_hint="--format"
         )
     ctx = ParseContext(received_ns=_received_ns(received_at), default_tz=_zone(tz))
     source = sys.stdin.buffer if file == "-" else None
@@ -100,11 +115,13 @@ def parse_command(
         raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
     out = sys.stdout.buffer
     with source or Path(file).open("rb") as stream:
-        if fmt in RECORD_FORMATS:
-            record = stream.read()
-            _write(parser(record, ctx), 1, record, out)
+        if fmt in OTLP_RECORD_FORMATS:
+            data = stream.read()
+            for number, record in enumerate(split_length_delimited(data) if delimited else [data], start=1):
+                _write(parser(record, ctx), number, record, out)
+            out.flush()
             return
-        for number, record in enumerate(_records(stream, multiline), start=1):
+        for number, record in enumerate(_records(stream, multiline and fmt in LINE_FORMATS), start=1):
             if record.strip():
                 _write(parser(record, ctx), number, record, out)
     out.flush()

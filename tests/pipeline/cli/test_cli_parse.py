@@ -7,8 +7,6 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.cli.parse as parse_cli
-from parsers.result import ParseError
 from pipeline.cli import COMMAND_MODULES, app
 
 # The console script imports every command module; with one alone Typer would drop the `parse` word.
@@ -87,11 +85,55 @@ def test_usage_errors_exit_non_zero(args: list[str]) -> None:
     assert code == 2
 
 
-def test_record_formats_read_the_whole_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    def whole(raw: bytes, ctx: object) -> list:
-        return [ParseError("seen", str(len(raw)))]
+OTLP_TESTDATA = Path(__file__).resolve().parents[2] / "parsers" / "otlp" / "testdata"
 
-    monkeypatch.setitem(parse_cli.RECORD_FORMATS, "whole", whole)
-    code, [doc] = run(["--format", "whole"], b"a\nb\n")
+
+def _golden(case: str) -> tuple[bytes, list[dict]]:
+    request = orjson.loads((OTLP_TESTDATA / f"{case}.json").read_bytes())
+    expected = [
+        orjson.loads(line) for line in (OTLP_TESTDATA / f"{case}.expected.ndjson").read_bytes().splitlines()
+    ]
+    return orjson.dumps(request), expected
+
+
+def _as_format(docs: list[dict], fmt: str) -> list[dict]:
+    return [{**doc, "logtrace.format": fmt} if "logtrace.format" in doc else doc for doc in docs]
+
+
+@pytest.mark.parametrize(("case", "signal"), [("traces_shop", "traces"), ("logs_shop", "logs")])
+def test_otlp_json_reads_one_request_per_line(case: str, signal: str) -> None:
+    """Two OTLP/JSON requests on two lines give the golden documents twice, in order."""
+    line, expected = _golden(case)
+    code, docs = run([*RECEIVED, "--format", "otlp_json", "--signal", signal], line + b"\n" + line + b"\n")
     assert code == 0
-    assert doc["error"] == {"reason": "seen", "detail": "4"}
+    assert docs == expected + expected
+
+
+def test_otlp_proto_reads_a_whole_request_or_a_delimited_stream() -> None:
+    """otlp_proto maps one serialized request, or each of a varint-length-delimited stream."""
+    from google.protobuf.internal.encoder import _VarintBytes
+
+    from parsers.limits import DEFAULT_LIMITS
+    from parsers.otlp.decode import TRACES, decode
+
+    line, expected = _golden("traces_shop")
+    proto = decode(line, TRACES, "otlp_json", DEFAULT_LIMITS).SerializeToString()
+    code, docs = run([*RECEIVED, "--format", "otlp_proto"], proto)
+    assert code == 0 and docs == _as_format(expected, "otlp_proto")
+    stream = _VarintBytes(len(proto)) + proto + _VarintBytes(len(proto)) + proto
+    code, docs = run([*RECEIVED, "--format", "otlp_proto", "--delimited"], stream)
+    assert code == 0 and docs == _as_format(expected, "otlp_proto") * 2
+
+
+def test_otlp_of_the_wrong_signal_is_an_error_line() -> None:
+    """Logs parsed as traces give one error line with a specific reason, not a crash."""
+    line, _ = _golden("logs_shop")
+    code, [doc] = run([*RECEIVED, "--format", "otlp_json", "--signal", "traces"], line)
+    assert code == 0
+    assert doc["error"]["reason"].startswith("otlp_")
+
+
+def test_unknown_signal_is_a_usage_error() -> None:
+    """--signal takes traces or logs only."""
+    code, _ = run(["--format", "otlp_json", "--signal", "metrics"])
+    assert code == 2
