@@ -5,8 +5,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests use as real peers: kcat (produces compressed records), docker-compose (validates
-# docker-compose.yml without an engine).
-DEB_PACKAGES := kcat docker-compose
+# docker-compose.yml without an engine), prometheus + prometheus-alertmanager (promtool, amtool and the
+# real servers of the alerting tests).
+DEB_PACKAGES := kcat docker-compose prometheus prometheus-alertmanager
 
 .PHONY: run test install system-deps stack lint down
 
