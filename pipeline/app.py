@@ -260,6 +260,16 @@ class OffsetGuard:
                 fresh[tp] = offset
         return process, again, fresh
 
+    def due_seeks(self, now: float, every_s: float = 1.0) -> dict[Any, int]:
+        """Holes still open whose last seek is `every_s` old: seek again (a fetch in flight at the time of
+        the seek may have moved faust's read position past the hole again, so the re-read was dropped)."""
+        due = {}
+        for tp, (offset, _) in self._seeked.items():
+            if now - self._last_seek.get(tp, 0.0) >= every_s:
+                self._last_seek[tp] = now
+                due[tp] = offset
+        return due
+
     def _accept_hole(self, tp: Any, start: int, offset: int, consumer: Any, now: float) -> bool:
         gaps = getattr(consumer, "_gap", {}).get(tp)
         if gaps and all(gaps.overlaps_point(point) for point in range(start, min(offset, start + 1000))):

@@ -19,6 +19,32 @@ unrecoverable state: the worker logs it and leaves with `os._exit(70)` at once â
 path runs (the agent supervisor would restart the agent and acknowledge *later* batches, and faust's
 commit would then skip over the failed one; see `_fatal`). A replay is harmless: document ids are
 deterministic, so the sink answers 409 for what it already has.
+
+Two more faust behaviours are guarded (pipeline/app.py): records faust *skips* around a rebalance or at
+start-up are acknowledged by it "so the lag does not grow" (`AckGate` lets only the agents' own
+acknowledgements through), and a batch can arrive with a hole in a partition's offsets, which faust's
+commit would step over (`OffsetGuard` seeks back to the missing record; the tests hit both).
+
+Backpressure and memory bound. An agent awaits the sink, so while Elasticsearch is slow or down it takes
+no new batch; its `noack_take` buffer stops at `batch_max_records`, the topic's stream buffer at
+`stream_buffer_records`, then faust's fetcher stops handing records on and aiokafka stops fetching
+(at most one fetch per partition is held: `max_partition_fetch_bytes` each). Per worker, records held
+in memory are bounded by, per input agent, 2 x batch_max_records + stream_buffer_records +
+max_poll_records, plus the fetched bytes (partitions x max_partition_fetch_bytes). With the defaults
+(1000, 1000, 500, 1 MiB) and 1 KiB records that is ~3.5k records (~4 MB) per agent plus 1 MiB per
+assigned partition. State: at most `max_open_traces` trace states (each <= `max_spans_per_trace`
+spans) and at most `max_metric_keys` keys per open window and metricset; root services for the
+backfill are capped at `max_open_traces` entries.
+
+Scaling. Run N workers with the same LOGTRACE_KAFKA_GROUP_ID: Kafka spreads every topic's partitions
+over them. Input topics: a worker processes the partitions it owns (more workers than partitions of a
+topic leaves some idle for that topic). Trace projections go through `<group>-trace-projections`, keyed
+by trace id, so every span and log of a trace reaches the one worker that owns that partition and its
+slice of the `traces` table (changelog `<group>-traces-changelog`, same partition count); metric
+partials go through `<group>-metric-partials`, keyed by metric key, to the worker owning that key's
+windows (`<group>-metric-windows-changelog`). LOGTRACE_INTERNAL_PARTITIONS (8) is the most workers that
+share the correlation and metric work. After a rebalance, a worker rebuilds the state of its new
+partitions from the changelogs before it processes their records.
 """
 
 import asyncio
@@ -46,7 +72,6 @@ from pipeline.enrich.batch import BatchOptions, Prepared, prepare
 from pipeline.enrich.rules import TopicRules
 from pipeline.enrich.service import RootServices, ServiceBackfill
 from pipeline.logs import BATCH_ID, new_batch_id
-from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, SPAN_RED
 from pipeline.metrics.partials import Partial
 from pipeline.metrics.windows import WindowStore
 from pipeline.records import Decoded, RawSpec, Record, decode_otlp_logs, decode_otlp_spans, decode_raw, zone
@@ -543,6 +568,17 @@ def install(app: faust.App, rt: Runtime) -> None:
     async def _windows_recovered() -> None:
         _resync(rt.windows, app, partials_topic.get_topic_name(), lambda p: rt.windows_for(windows_table, p))
 
+    @app.timer(1.0)
+    async def reseek_holes() -> None:
+        now = time.monotonic()
+        for guard in rt.guards.values():
+            for tp, offset in guard.due_seeks(now).items():
+                log.info(
+                    "offset hole still open: seeking again",
+                    extra={"fields": {"topic": tp.topic, "partition": tp.partition, "offset": offset}},
+                )
+                _background_seek(app, tp, offset)
+
     @app.timer(settings.readiness_interval_s)
     async def probe() -> None:
         from pipeline.web import probe_readiness
@@ -564,6 +600,8 @@ def _background_seek(app: faust.App, tp: Any, offset: int) -> None:
     async def seek() -> None:
         try:
             await app.consumer.seek_wait({tp: offset})
+            # A fetch that was in flight may have moved the read position past the hole meanwhile.
+            app.consumer._read_offset[tp] = offset
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the guard seeks again while the hole persists
@@ -737,8 +775,3 @@ def _install_commit_metrics(app: faust.App, rt: Runtime) -> None:
         rt.on_committed({(tp.topic, tp.partition): offset for tp, offset in tp_offsets.items()})
 
     monitor.on_tp_commit = on_tp_commit  # type: ignore[method-assign]
-
-
-def metricsets() -> tuple[str, ...]:
-    """The metricsets the worker derives (for docs and tests)."""
-    return (SPAN_RED, LOG_LEVELS, ACCESS_STATUS)

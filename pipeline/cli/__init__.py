@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.trace",
     "pipeline.cli.worker",
     "pipeline.cli.demo",
+    "pipeline.cli.bench",
 )
 
 

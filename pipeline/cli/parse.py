@@ -8,7 +8,8 @@ written to stdout too, in input order, as `{"error": {"reason": ..., "detail": .
 Blank lines are skipped. The exit status is non-zero only for usage errors.
 `--format otlp_json` reads one OTLP/JSON request per line; `--format otlp_proto` reads the file as one
 serialized request, or with `--delimited` as a stream of varint-length-prefixed requests. `--signal`
-says whether the requests hold traces or logs.
+says whether the requests hold traces or logs. `--patterns` adds `log.pattern.id`, `.template` and
+`.params` to each log document, templates mined across the lines of the input (per service).
 """
 
 import sys
@@ -30,6 +31,7 @@ from parsers.result import ParseError
 from parsers.timefmt import datetime_to_ns
 from parsers.timestamps import zone_offset_s
 from pipeline.cli._app import app
+from pipeline.patterns import PatternMiner
 
 # Raw formats are read line by line (or grouped by --multiline).
 LINE_FORMATS: dict[str, Parser] = dict(RAW_FORMATS)
@@ -68,13 +70,15 @@ def _records(stream: BinaryIO, multiline: bool) -> Iterator[bytes]:
     return (line.rstrip(b"\r\n") for line in lines)
 
 
-def _write(outcome: list, number: int, record: bytes, out: BinaryIO) -> None:
+def _write(outcome: list, number: int, record: bytes, out: BinaryIO, miner: PatternMiner | None) -> None:
     for item in outcome:
         if isinstance(item, ParseError):
             error = {"reason": item.reason, "detail": item.detail}
             echo = record[:_ECHO_CHARS].decode(errors="replace")
             out.write(orjson.dumps({"error": error, "line": number, "original": echo}) + b"\n")
         else:
+            if miner is not None:
+                miner.enrich(item)
             out.write(orjson.dumps(item) + b"\n")
 
 
@@ -98,6 +102,9 @@ def parse_command(
         str | None,
         typer.Option("--received-at", help="Receive time (ISO 8601) used as fallback; default now."),
     ] = None,
+    patterns: Annotated[
+        bool, typer.Option("--patterns", help="Add log.pattern.* (templates mined across the input).")
+    ] = False,
 ) -> None:
     """Parse log lines and print one ECS document per event as NDJSON."""
     if signal not in SIGNALS:
@@ -114,14 +121,15 @@ def parse_command(
     if source is None and not Path(file).is_file():
         raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
     out = sys.stdout.buffer
+    miner = PatternMiner() if patterns else None
     with source or Path(file).open("rb") as stream:
         if fmt in OTLP_RECORD_FORMATS:
             data = stream.read()
             for number, record in enumerate(split_length_delimited(data) if delimited else [data], start=1):
-                _write(parser(record, ctx), number, record, out)
+                _write(parser(record, ctx), number, record, out, miner)
             out.flush()
             return
         for number, record in enumerate(_records(stream, multiline and fmt in LINE_FORMATS), start=1):
             if record.strip():
-                _write(parser(record, ctx), number, record, out)
+                _write(parser(record, ctx), number, record, out, miner)
     out.flush()

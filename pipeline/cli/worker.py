@@ -68,6 +68,14 @@ async def ensure_topics(kafka: object, worker: object, sink: object) -> list[str
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
+        if worker.partition_traces_by_id and worker.otlp_spans_topic:
+            (described,) = await admin.describe_topics([worker.otlp_spans_topic])
+            count = len(described.get("partitions", []))
+            if count != worker.internal_partitions:
+                raise ValueError(
+                    f"LOGTRACE_PARTITION_TRACES_BY_ID needs LOGTRACE_INTERNAL_PARTITIONS={count} "
+                    f"(the partitions of {worker.otlp_spans_topic}); it is {worker.internal_partitions}"
+                )
         return [topic.name for topic in new]
     finally:
         await admin.close()
@@ -85,6 +93,7 @@ def worker_command() -> None:
     from pipeline.config.worker import WorkerSettings
 
     loaded = {}
+    problems = []
     for key, cls, prefix in (
         ("worker", WorkerSettings, "LOGTRACE_"),
         ("kafka", KafkaSettings, "LOGTRACE_KAFKA_"),
@@ -94,8 +103,10 @@ def worker_command() -> None:
         try:
             loaded[key] = cls()
         except ValidationError as exc:
-            typer.echo(f"logtrace worker: invalid configuration\n{_settings_error(exc, prefix)}", err=True)
-            raise typer.Exit(2) from None
+            problems.append(_settings_error(exc, prefix))
+    if problems:
+        typer.echo("logtrace worker: invalid configuration\n" + "\n".join(problems), err=True)
+        raise typer.Exit(2)
     run_worker(loaded["worker"], loaded["kafka"], loaded["es"], loaded["sink"])
 
 
@@ -112,6 +123,9 @@ def run_worker(worker: object, kafka: object, es: object, sink: object) -> None:
     configure(level)
     try:
         created = asyncio.run(ensure_topics(kafka, worker, sink))
+    except ValueError as exc:
+        log.error("invalid configuration: %s", exc)
+        sys.exit(2)
     except Exception as exc:
         log.error("cannot reach Kafka to check topics: %s", exc)
         sys.exit(1)

@@ -1,6 +1,7 @@
 """The dashboards and the Lens visualizations on them.
 
-Service overview (RED metrics from the metric documents), Errors, Latency, Log volume, Pipeline health.
+Service overview (RED metrics from the metric documents), Errors, Latency, Log volume, Log patterns,
+Pipeline health.
 Panels reference Lens objects and saved searches by id (`panelRefName` `panel_<panelIndex>`, reference
 `<panelIndex>:panel_<panelIndex>`, as Kibana 8.x extracts them); a Markdown panel on top links the
 dashboards to each other and to the trace search.
@@ -30,6 +31,9 @@ SPAN_RED = "metricset.name:span_red"
 # A request is a span that entered a service: server spans (HTTP, RPC) and consumer spans (messages).
 REQUESTS = f"{SPAN_RED} AND span.kind:(server OR consumer)"
 FAILED_SPANS = "event.outcome:failure OR span.status.code:error"
+# Log lines with a mined template, and the new-pattern events (`pipeline.patterns.events`).
+PATTERNED_LOGS = "_exists_:log.pattern.id AND NOT event.kind:alert"
+NEW_PATTERNS = "_exists_:log.pattern.id AND event.kind:alert"
 _NO_QUERY = {"filter": [], "query": {"language": "lucene", "query": ""}}
 _OPTIONS = {"hidePanelTitles": False, "syncColors": False, "syncCursor": True, "syncTooltips": False,
             "useMargins": True}
@@ -199,6 +203,33 @@ def _log_volume() -> Dashboard:
     )
 
 
+def _log_patterns() -> Dashboard:
+    view = dataviews.LOGS
+    over_time_ = timeseries("logtrace-lens-log-patterns-over-time", "Log lines by pattern", view,
+                            {"value": count("Log lines")}, split=by("log.pattern.template", "Pattern"),
+                            series="bar_stacked", query=PATTERNED_LOGS)
+    top_patterns = table("logtrace-lens-top-log-patterns", "Top patterns", view, columns={
+        "pattern": top("log.pattern.template", "Pattern", order_by="value", size=25),
+        "value": count("Log lines"),
+    }, sort_by="value", query=PATTERNED_LOGS)
+    by_level = table("logtrace-lens-log-patterns-by-level", "Patterns by level", view, columns={
+        "level": top("log.level", "Level", order_by="value", size=6),
+        "pattern": top("log.pattern.template", "Pattern", order_by="value", size=10),
+        "value": count("Log lines"),
+    }, sort_by="value", query=PATTERNED_LOGS)
+    new = timeseries("logtrace-lens-new-log-patterns", "New warn/error patterns by service", view,
+                     {"value": count("New patterns")}, split=by("service.name", "Service"),
+                     series="bar_stacked", query=NEW_PATTERNS)
+    return Dashboard(
+        "logtrace-dashboard-log-patterns",
+        "logtrace: Log patterns",
+        "Message templates mined online (Drain): the most frequent patterns, patterns by level, and the "
+        "warn/error patterns each service showed for the first time.",
+        ((chart(over_time_, width=GRID_COLUMNS),), (chart(top_patterns), chart(by_level)),
+         (chart(new, width=GRID_COLUMNS),)),
+    )
+
+
 def _pipeline_health() -> Dashboard:
     trace = dataviews.TRACE
     lag = timeseries("logtrace-lens-ingest-lag", "Ingest lag (event time to indexing)", trace,
@@ -225,7 +256,7 @@ def _pipeline_health() -> Dashboard:
     )
 
 
-DASHBOARDS = (_service_overview(), _errors(), _latency(), _log_volume(), _pipeline_health())
+DASHBOARDS = (_service_overview(), _errors(), _latency(), _log_volume(), _log_patterns(), _pipeline_health())
 
 
 def _navigation(current: str) -> str:

@@ -45,7 +45,8 @@ SAVED_SEARCHES = (
         "`logtrace link <id>`, or replace the query with trace.id:<id>.",
         dataviews.TRACE,
         "_exists_:trace.id",
-        ("service.name", "span.name", "log.level", "message", "event.duration", "event.outcome", "span.id"),
+        ("service.name", "span.name", "log.level", "message", "log.pattern.template", "event.duration",
+         "event.outcome", "span.id"),
         ("@timestamp", "asc"),
     ),
     SavedSearch(
@@ -54,7 +55,8 @@ SAVED_SEARCHES = (
         "Error and fatal log lines and failed spans, newest first.",
         dataviews.TRACE,
         ERROR_QUERY,
-        ("service.name", "log.level", "span.name", "error.type", "error.message", "message", "trace.id"),
+        ("service.name", "log.level", "span.name", "error.type", "error.message", "message",
+         "log.pattern.template", "trace.id"),
         ("@timestamp", "desc"),
     ),
     SavedSearch(

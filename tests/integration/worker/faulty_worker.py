@@ -29,8 +29,15 @@ async def _faulty(self, items, dead=()):  # type: ignore[no-untyped-def]
     half = len(items) // 2
     offsets = sorted(item.source.offset for item in sourced)
     with open(REPORT, "w") as handle:
-        json.dump({"first_offset": offsets[0], "last_offset": offsets[-1], "delivered": _delivered,
-                   "partial": [item.source.offset for item in items[:half]]}, handle)
+        json.dump(
+            {
+                "first_offset": offsets[0],
+                "last_offset": offsets[-1],
+                "delivered": _delivered,
+                "partial": [item.source.offset for item in items[:half]],
+            },
+            handle,
+        )
     await _original(self, items[:half], ())
     if MODE == "raise":
         raise RuntimeError("injected sink failure in the middle of a batch")

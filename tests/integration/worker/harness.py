@@ -69,30 +69,32 @@ class Names:
 def worker_env(stack: Any, names: Names, **overrides: str) -> dict[str, str]:
     """Environment of a test worker: short timings, unique names; `overrides` are LOGTRACE_* values."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOGTRACE_")}
-    env.update({
-        "LOGTRACE_KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
-        "LOGTRACE_ES_URL": stack.es_url,
-        "LOGTRACE_KAFKA_GROUP_ID": names.group,
-        "LOGTRACE_RAW_TOPICS": names.raw,
-        "LOGTRACE_OTLP_SPANS_TOPIC": names.spans,
-        "LOGTRACE_OTLP_LOGS_TOPIC": names.otlp_logs,
-        "LOGTRACE_SINK_NAMESPACE": names.namespace,
-        "LOGTRACE_SINK_DEADLETTER_TOPIC": names.dlq,
-        "LOGTRACE_SINK_BACKOFF_MAX_S": "1",
-        "LOGTRACE_WEB_PORT": str(free_port()),
-        "LOGTRACE_TRACE_IDLE_S": "2",
-        "LOGTRACE_TRACE_SCAN_INTERVAL_S": "0.5",
-        "LOGTRACE_METRIC_WINDOW_S": "2",
-        "LOGTRACE_METRIC_ALLOWED_LATENESS_S": "1",
-        "LOGTRACE_INTERNAL_PARTITIONS": "2",
-        "LOGTRACE_SESSION_TIMEOUT_S": "6",
-        "LOGTRACE_HEARTBEAT_INTERVAL_S": "1",
-        "LOGTRACE_REBALANCE_TIMEOUT_S": "10",
-        "LOGTRACE_BATCH_MAX_RECORDS": "200",
-        "LOGTRACE_BATCH_MAX_WAIT_S": "0.2",
-        "LOGTRACE_COMMIT_INTERVAL_S": "0.5",
-        "LOGTRACE_READINESS_INTERVAL_S": "1",
-    })
+    env.update(
+        {
+            "LOGTRACE_KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+            "LOGTRACE_ES_URL": stack.es_url,
+            "LOGTRACE_KAFKA_GROUP_ID": names.group,
+            "LOGTRACE_RAW_TOPICS": names.raw,
+            "LOGTRACE_OTLP_SPANS_TOPIC": names.spans,
+            "LOGTRACE_OTLP_LOGS_TOPIC": names.otlp_logs,
+            "LOGTRACE_SINK_NAMESPACE": names.namespace,
+            "LOGTRACE_SINK_DEADLETTER_TOPIC": names.dlq,
+            "LOGTRACE_SINK_BACKOFF_MAX_S": "1",
+            "LOGTRACE_WEB_PORT": str(free_port()),
+            "LOGTRACE_TRACE_IDLE_S": "2",
+            "LOGTRACE_TRACE_SCAN_INTERVAL_S": "0.5",
+            "LOGTRACE_METRIC_WINDOW_S": "2",
+            "LOGTRACE_METRIC_ALLOWED_LATENESS_S": "1",
+            "LOGTRACE_INTERNAL_PARTITIONS": "2",
+            "LOGTRACE_SESSION_TIMEOUT_S": "6",
+            "LOGTRACE_HEARTBEAT_INTERVAL_S": "1",
+            "LOGTRACE_REBALANCE_TIMEOUT_S": "10",
+            "LOGTRACE_BATCH_MAX_RECORDS": "200",
+            "LOGTRACE_BATCH_MAX_WAIT_S": "0.2",
+            "LOGTRACE_COMMIT_INTERVAL_S": "0.5",
+            "LOGTRACE_READINESS_INTERVAL_S": "1",
+        }
+    )
     env.update(overrides)
     return env
 
@@ -110,8 +112,9 @@ class WorkerProcess:
     def start(self) -> "WorkerProcess":
         argv = [sys.executable, str(self.script)] if self.script else [sys.executable, "-c", WORKER_CODE]
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([*argv, "worker"], env=self.env, cwd=REPO, stdout=log, stderr=log,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [*argv, "worker"], env=self.env, cwd=REPO, stdout=log, stderr=log, start_new_session=True
+            )
         return self
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -172,8 +175,9 @@ def run_setup(stack: Any) -> None:
     """`logtrace setup` against the test stack (templates, ILM); idempotent."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOGTRACE_")}
     env["LOGTRACE_ES_URL"] = stack.es_url
-    done = subprocess.run([sys.executable, "-c", WORKER_CODE, "setup"], env=env, cwd=REPO, capture_output=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_CODE, "setup"], env=env, cwd=REPO, capture_output=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
 
 
@@ -191,10 +195,12 @@ def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.5, 
 
 # --- Elasticsearch ---
 
+
 def es_request(stack: Any, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{stack.es_url}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{stack.es_url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     for attempt in range(20):
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -209,7 +215,9 @@ def es_request(stack: Any, method: str, path: str, body: Any = None) -> Any:
     return None
 
 
-def es_search(stack: Any, index: str, query: dict | None = None, size: int = 10_000, **extra: Any) -> list[dict]:
+def es_search(
+    stack: Any, index: str, query: dict | None = None, size: int = 10_000, **extra: Any
+) -> list[dict]:
     body = {"query": query or {"match_all": {}}, "size": size, **extra}
     found = es_request(stack, "POST", f"/{index}/_search?ignore_unavailable=true&allow_no_indices=true", body)
     return [] if found is None else [hit["_source"] | {"_id": hit["_id"]} for hit in found["hits"]["hits"]]
@@ -223,12 +231,18 @@ def es_count(stack: Any, index: str, query: dict | None = None) -> int:
 
 # --- Kafka ---
 
-async def _produce(stack: Any, topic: str, values: Sequence[bytes | tuple[bytes | None, bytes]],
-                   compression: str | None = None) -> None:
+
+async def _produce(
+    stack: Any,
+    topic: str,
+    values: Sequence[bytes | tuple[bytes | None, bytes]],
+    compression: str | None = None,
+) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, compression_type=compression,
-                                linger_ms=5, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack.kafka_bootstrap, compression_type=compression, linger_ms=5, acks="all"
+    )
     await producer.start()
     try:
         futures = []
@@ -240,8 +254,12 @@ async def _produce(stack: Any, topic: str, values: Sequence[bytes | tuple[bytes 
         await producer.stop()
 
 
-def produce(stack: Any, topic: str, values: Sequence[bytes | tuple[bytes | None, bytes]],
-            compression: str | None = None) -> None:
+def produce(
+    stack: Any,
+    topic: str,
+    values: Sequence[bytes | tuple[bytes | None, bytes]],
+    compression: str | None = None,
+) -> None:
     asyncio.run(_produce(stack, topic, values, compression))
 
 
@@ -269,7 +287,9 @@ async def _committed(stack: Any, group: str, topic: str) -> dict[int, int]:
         offsets = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
+    return {
+        tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0
+    }
 
 
 def committed(stack: Any, group: str, topic: str) -> dict[int, int]:

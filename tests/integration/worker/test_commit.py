@@ -9,6 +9,7 @@ a restart lose and duplicate nothing.
 """
 
 import json
+import time
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.integration.worker.harness import (
     create_topics,
     es_count,
     es_request,
+    metric_value,
     produce,
     run_setup,
     wait_until,
@@ -36,14 +38,24 @@ def _lines(count: int) -> list[bytes]:
 
 def _offsets_in_es(stack, names: Names) -> list[int]:
     es_request(stack, "POST", f"/logs-logtrace.app-{names.namespace}/_refresh")
-    found = es_request(stack, "POST", f"/logs-logtrace.app-{names.namespace}/_search", {
-        "size": 10_000, "_source": ["logtrace.kafka.offset"], "query": {"match_all": {}}})
+    found = es_request(
+        stack,
+        "POST",
+        f"/logs-logtrace.app-{names.namespace}/_search",
+        {"size": 10_000, "_source": ["logtrace.kafka.offset"], "query": {"match_all": {}}},
+    )
     return sorted(hit["_source"]["logtrace.kafka.offset"] for hit in found["hits"]["hits"])
 
 
 def _env(stack, names: Names, **extra: str) -> dict[str, str]:
-    return worker_env(stack, names, LOGTRACE_OTLP_SPANS_TOPIC="", LOGTRACE_OTLP_LOGS_TOPIC="",
-                      LOGTRACE_BATCH_MAX_RECORDS="50", **extra)
+    return worker_env(
+        stack,
+        names,
+        LOGTRACE_OTLP_SPANS_TOPIC="",
+        LOGTRACE_OTLP_LOGS_TOPIC="",
+        LOGTRACE_BATCH_MAX_RECORDS="50",
+        **extra,
+    )
 
 
 @pytest.mark.timeout(150)
@@ -54,9 +66,17 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
     create_topics(devstack, {names.raw: 1})
     produce(devstack, names.raw, _lines(RECORDS))
     report = tmp_path / "fault.json"
-    faulty = WorkerProcess(_env(devstack, names, LOGTRACE_TEST_FAULT=mode, LOGTRACE_TEST_FAULT_AFTER="200",
-                                LOGTRACE_TEST_FAULT_FILE=str(report)),
-                           tmp_path / "faulty.log", script=FAULTY_WORKER).start()
+    faulty = WorkerProcess(
+        _env(
+            devstack,
+            names,
+            LOGTRACE_TEST_FAULT=mode,
+            LOGTRACE_TEST_FAULT_AFTER="200",
+            LOGTRACE_TEST_FAULT_FILE=str(report),
+        ),
+        tmp_path / "faulty.log",
+        script=FAULTY_WORKER,
+    ).start()
     try:
         wait_until(report.exists, 90, what="the injected fault")
         fault = json.loads(report.read_text())
@@ -64,9 +84,20 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
             # The worker exits at once without committing (os._exit after logging).
             assert faulty.wait_exit(30) == EXIT_FATAL
         else:
-            # ES "down": the batch hangs in deliver(); a graceful stop must not commit it.
-            wait_until(lambda: committed(devstack, names.group, names.raw).get(0, 0) >= fault["delivered"], 30,
-                       what="earlier batches committed")
+            # ES "down": the batch hangs in deliver() and the worker stops pulling (backpressure) ...
+            taken = metric_value(faulty.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
+            time.sleep(2)
+            assert (
+                metric_value(faulty.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
+                == taken
+            )
+            assert taken <= fault["last_offset"] + 1
+            # ... and a graceful stop (SIGTERM) must not commit the hung batch.
+            wait_until(
+                lambda: committed(devstack, names.group, names.raw).get(0, 0) >= fault["delivered"],
+                30,
+                what="earlier batches committed",
+            )
             assert faulty.stop() == 0
     finally:
         faulty.kill()
@@ -79,10 +110,16 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
 
     healthy = WorkerProcess(_env(devstack, names), tmp_path / "healthy.log").start()
     try:
-        wait_until(lambda: es_count(devstack, f"logs-logtrace.app-{names.namespace}") >= RECORDS, 60,
-                   what="all records after the restart")
-        wait_until(lambda: committed(devstack, names.group, names.raw).get(0) == RECORDS, 30,
-                   what="everything committed")
+        wait_until(
+            lambda: es_count(devstack, f"logs-logtrace.app-{names.namespace}") >= RECORDS,
+            60,
+            what="all records after the restart",
+        )
+        wait_until(
+            lambda: committed(devstack, names.group, names.raw).get(0) == RECORDS,
+            30,
+            what="everything committed",
+        )
     finally:
         healthy.stop()
     assert _offsets_in_es(devstack, names) == list(range(RECORDS))  # once each: nothing lost or duplicated
@@ -111,18 +148,30 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(devstack, tmp_path) -> 
     spans = sum(len(trace.spans) for trace in batch.traces)
     try:
         wait_until(lambda: es_count(devstack, index) >= total, 90, what="all logs after the restart")
-        wait_until(lambda: es_count(devstack, f"traces-logtrace.span-{names.namespace}") >= spans, 60,
-                   what="all spans")
-        wait_until(lambda: es_count(devstack, f"traces-logtrace.summary-{names.namespace}") >= len(batch.traces),
-                   60, what="all summaries")
+        wait_until(
+            lambda: es_count(devstack, f"traces-logtrace.span-{names.namespace}") >= spans,
+            60,
+            what="all spans",
+        )
+        wait_until(
+            lambda: es_count(devstack, f"traces-logtrace.summary-{names.namespace}") >= len(batch.traces),
+            60,
+            what="all summaries",
+        )
     finally:
         second.stop()
     assert es_count(devstack, index) == total
     es_request(devstack, "POST", f"/{index}/_refresh")
-    found = es_request(devstack, "POST", f"/{index}/_search", {
-        "size": 10_000, "_source": ["logtrace.kafka.partition", "logtrace.kafka.offset"]})
-    coords = [(h["_source"]["logtrace.kafka.partition"], h["_source"]["logtrace.kafka.offset"])
-              for h in found["hits"]["hits"]]
+    found = es_request(
+        devstack,
+        "POST",
+        f"/{index}/_search",
+        {"size": 10_000, "_source": ["logtrace.kafka.partition", "logtrace.kafka.offset"]},
+    )
+    coords = [
+        (h["_source"]["logtrace.kafka.partition"], h["_source"]["logtrace.kafka.offset"])
+        for h in found["hits"]["hits"]
+    ]
     assert len(coords) == len(set(coords)) == total
     assert es_count(devstack, f"traces-logtrace.span-{names.namespace}") == spans
     assert es_count(devstack, f"traces-logtrace.summary-{names.namespace}") == len(batch.traces)

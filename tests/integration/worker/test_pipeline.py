@@ -54,16 +54,25 @@ class Run:
 
 
 def _otlp_logs(trace_id: str) -> bytes:
-    record = LogRecord(time_unix_nano=time.time_ns(), severity_text="ERROR", severity_number=17,
-                       body=AnyValue(string_value="otlp log line"), trace_id=bytes.fromhex(trace_id))
+    record = LogRecord(
+        time_unix_nano=time.time_ns(),
+        severity_text="ERROR",
+        severity_number=17,
+        body=AnyValue(string_value="otlp log line"),
+        trace_id=bytes.fromhex(trace_id),
+    )
     resource = ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])
     resource.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="otel-svc")))
     return ExportLogsServiceRequest(resource_logs=[resource]).SerializeToString()
 
 
 def _kcat(stack, topic: str, codec: str, line: bytes) -> None:
-    subprocess.run(["kcat", "-P", "-b", stack.kafka_bootstrap, "-t", topic, "-z", codec],
-                   input=line + b"\n", check=True, timeout=30)
+    subprocess.run(
+        ["kcat", "-P", "-b", stack.kafka_bootstrap, "-t", topic, "-z", codec],
+        input=line + b"\n",
+        check=True,
+        timeout=30,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +87,11 @@ def run(devstack, tmp_path_factory):
         batch = generate(TRACES, seed=11)
         produce(devstack, names.spans, batch.spans, compression="gzip")
         produce(devstack, names.raw, batch.raw)
-        produce(devstack, names.raw, [b'10.0.0.9 - - [03/Dec/2026:08:00:00 +0000] "GET /healthz HTTP/1.1" 200 2'] * 3)
+        produce(
+            devstack,
+            names.raw,
+            [b'10.0.0.9 - - [03/Dec/2026:08:00:00 +0000] "GET /healthz HTTP/1.1" 200 2'] * 3,
+        )
         otlp_trace = batch.traces[0].trace_id
         produce(devstack, names.otlp_logs, [_otlp_logs(otlp_trace)])
         for codec in CODECS:
@@ -109,8 +122,11 @@ def test_raw_logs_indexed_with_enrichment(run) -> None:
 
 def test_every_codec_is_consumed(run) -> None:
     for codec in CODECS:
-        wait_until(lambda c=codec: run.count("logs-logtrace.app", {"match_phrase": {"message": f"codec-{c}"}}),
-                   30, what=f"the {codec} record")
+        wait_until(
+            lambda c=codec: run.count("logs-logtrace.app", {"match_phrase": {"message": f"codec-{c}"}}),
+            30,
+            what=f"the {codec} record",
+        )
 
 
 def test_spans_indexed_with_enrichment(run) -> None:
@@ -205,7 +221,7 @@ def test_log_and_access_metrics(run) -> None:
         text = line.decode()
         if text.startswith("{"):
             levels[("checkout", json.loads(text)["log.level"])] += 1
-        elif " HTTP/1.1\" " in text:
+        elif ' HTTP/1.1" ' in text:
             statuses["5xx" if '" 502 ' in text else "2xx"] += 1
     wanted_logs = len(run.batch.raw) + len(CODECS) + 1  # + the OTLP log
 
@@ -228,12 +244,18 @@ def test_log_and_access_metrics(run) -> None:
 
 def test_service_backfill_from_the_root_span(run) -> None:
     trace = run.batch.traces[1]
-    wait_until(lambda: run.count("traces-logtrace.span", {"term": {"trace.id": trace.trace_id}}) == len(trace.spans),
-               60, what="the trace's spans")
+    wait_until(
+        lambda: run.count("traces-logtrace.span", {"term": {"trace.id": trace.trace_id}}) == len(trace.spans),
+        60,
+        what="the trace's spans",
+    )
     time.sleep(1)
     produce(run.stack, run.names.raw, [f"backfill-probe trace_id={trace.trace_id}".encode()])
-    docs = wait_until(lambda: run.search("logs-logtrace.app", {"match_phrase": {"message": "backfill-probe"}}),
-                      30, what="the probe log")
+    docs = wait_until(
+        lambda: run.search("logs-logtrace.app", {"match_phrase": {"message": "backfill-probe"}}),
+        30,
+        what="the probe log",
+    )
     assert docs[0]["service.name"] == "frontend"
 
 
@@ -272,11 +294,18 @@ FAMILIES = {
     "logtrace_http_response_time_seconds_count": {},
 }
 # Families that exist but need conditions the demo does not create (failures, caps, late data).
-PRESENT = ("logtrace_sink_dead_lettered_total", "logtrace_sink_retries_total", "logtrace_sink_rejections_total",
-           "logtrace_sink_bulk_requests_in_flight", "logtrace_worker_consumer_lag_records",
-           "logtrace_worker_open_traces", "logtrace_worker_trace_evictions_total",
-           "logtrace_worker_metric_overflow_total", "logtrace_worker_metric_late_events_total",
-           "logtrace_worker_redactions_total")
+PRESENT = (
+    "logtrace_sink_dead_lettered_total",
+    "logtrace_sink_retries_total",
+    "logtrace_sink_rejections_total",
+    "logtrace_sink_bulk_requests_in_flight",
+    "logtrace_worker_consumer_lag_records",
+    "logtrace_worker_open_traces",
+    "logtrace_worker_trace_evictions_total",
+    "logtrace_worker_metric_overflow_total",
+    "logtrace_worker_metric_late_events_total",
+    "logtrace_worker_redactions_total",
+)
 
 
 def test_metrics_health_ready(run) -> None:
@@ -294,7 +323,9 @@ def test_metrics_health_ready(run) -> None:
     text = wait_until(moved, 30, what="every metric family to move")
     for name in PRESENT:
         assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text, name
-    assert metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw) >= len(run.batch.raw)
+    assert metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw) >= len(
+        run.batch.raw
+    )
 
 
 def test_kcat_is_installed() -> None:
