@@ -142,3 +142,16 @@ W_ACKS_REFUSED = counter("logtrace_worker_acks_refused_total",
 W_OFFSET_HOLES = counter("logtrace_worker_offset_hole_seeks_total",
                          "Seeks back to a record faust skipped or delivered out of order (re-read).",
                          ("topic",))
+
+# --- patterns ---
+P_LINES = counter("logtrace_patterns_lines_total",
+                  "Log lines by service, pattern id (log.pattern.id) and level; keys past the "
+                  "cardinality cap count under service and pattern __overflow__.",
+                  ("service", "pattern", "level"))
+P_NEW = counter("logtrace_patterns_new_total",
+                "New-pattern events: a template seen at warn level or above for the first time for its "
+                "dataset and service, by level.", ("level",))
+P_EVICTED = counter("logtrace_patterns_evicted_total",
+                    "Templates dropped from the miner: least recently seen past the per-key cap, or with "
+                    "a least recently seen key past the key cap.")
+P_TEMPLATES = gauge("logtrace_patterns_templates", "Templates held by the pattern miner, all keys.")

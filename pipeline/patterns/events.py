@@ -8,6 +8,7 @@ the Log patterns dashboard count these instead of scanning every log for never-s
 
 from parsers.result import Doc
 from pipeline.patterns.miner import Mined
+from pipeline.sink.doc_ids import content_doc_id
 
 # Fields copied from the log that raised the event, so the alert links back to where it happened.
 _CONTEXT_FIELDS = ("@timestamp", "service.name", "service.environment", "host.name", "trace.id", "span.id")
@@ -26,3 +27,9 @@ def new_pattern_doc(log: Doc, mined: Mined) -> Doc:
         "log.pattern.template": mined.template,
     })
     return event
+
+
+def new_pattern_doc_id(mined: Mined) -> str:
+    """The event's document id, from its key and pattern id only: when several workers (or a replay
+    after a restart from an older snapshot) raise the same event, Elasticsearch keeps one (409)."""
+    return content_doc_id(f"log-pattern\x1f{mined.key}\x1f{mined.id}".encode())

@@ -123,7 +123,8 @@ class PatternMiner:
         created = result["change_type"] == "cluster_created"
         if created and full:
             evicted += 1
-            miner.alerted &= drain.drain.id_to_cluster.keys()
+            clusters = drain.drain.id_to_cluster
+            miner.alerted = {cluster_id for cluster_id in miner.alerted if cluster_id in clusters}
         cluster_id = result["cluster_id"]
         alert = level in ALERT_LEVELS and cluster_id not in miner.alerted
         if alert:
@@ -157,7 +158,7 @@ class PatternMiner:
         """The message's values at the template's masks and wildcards, bounded in count and length."""
         if "<" not in template:
             return []
-        extracted = drain.extract_parameters(template, line) or ()
+        extracted = drain.extract_parameters(template, line, exact_matching=False) or ()
         limit = self.config.max_param_chars
         return [param.value[:limit] for param in extracted[: self.config.max_params]]
 

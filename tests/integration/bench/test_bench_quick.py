@@ -45,7 +45,10 @@ def test_quick_mode_writes_every_section(devstack, tmp_path: Path) -> None:
 
     books = results["accounting"]
     assert books["records_consumed"] == books["records_produced"]
-    assert books["sink_consumed"] == books["sink_indexed"] + books["sink_duplicates"] + books["sink_dead_lettered"]
+    assert (
+        books["sink_consumed"]
+        == books["sink_indexed"] + books["sink_duplicates"] + books["sink_dead_lettered"]
+    )
     assert books["balanced"] is True
 
     assert "| **headline: logtrace / min(A, B)** |" in (tmp_path / "results.md").read_text()

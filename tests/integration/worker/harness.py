@@ -1,6 +1,6 @@
 """Helpers for tests that run `logtrace worker` as a real subprocess against the real Kafka and Elasticsearch.
 
-Every test gets unique topic, group and namespace names, and short timings (trace idle 2 s, window 2 s,
+Every test gets unique topic, group and namespace names, and short timings (trace idle 5 s, window 2 s,
 small batches), so tests never see each other's data.
 """
 
@@ -81,7 +81,9 @@ def worker_env(stack: Any, names: Names, **overrides: str) -> dict[str, str]:
             "LOGTRACE_SINK_DEADLETTER_TOPIC": names.dlq,
             "LOGTRACE_SINK_BACKOFF_MAX_S": "1",
             "LOGTRACE_WEB_PORT": str(free_port()),
-            "LOGTRACE_TRACE_IDLE_S": "2",
+            # Idle 5 s: the first bulk request into a new data stream waits ~2-3 s for its backing index,
+            # which must not close a trace whose other spans are in the next batch.
+            "LOGTRACE_TRACE_IDLE_S": "5",
             "LOGTRACE_TRACE_SCAN_INTERVAL_S": "0.5",
             "LOGTRACE_METRIC_WINDOW_S": "2",
             "LOGTRACE_METRIC_ALLOWED_LATENESS_S": "1",

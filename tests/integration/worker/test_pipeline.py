@@ -323,9 +323,10 @@ def test_metrics_health_ready(run) -> None:
     text = wait_until(moved, 30, what="every metric family to move")
     for name in PRESENT:
         assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text, name
-    assert metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw) >= len(
-        run.batch.raw
-    )
+    consumed = metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw)
+    assert consumed >= len(run.batch.raw)
+    # Lag is 0 once caught up, but every partition read has its series.
+    assert f'logtrace_worker_consumer_lag_records{{partition="0",topic="{run.names.raw}"}}' in text
 
 
 def test_kcat_is_installed() -> None:

@@ -7,7 +7,15 @@ import subprocess
 import sys
 
 from pipeline.mappings import load_fields
-from pipeline.patterns import Mined, PatternConfig, PatternMiner, miner_config, new_pattern_doc, pattern_id
+from pipeline.patterns import (
+    Mined,
+    PatternConfig,
+    PatternMiner,
+    miner_config,
+    new_pattern_doc,
+    new_pattern_doc_id,
+    pattern_id,
+)
 from pipeline.patterns.miner import key_of
 from pipeline.patterns.persistence import CheckpointMiner, SnapshotSlot
 from tests.pipeline.patterns.samples import RUNTIMES, sample
@@ -204,6 +212,13 @@ def test_new_pattern_document() -> None:
         "log.pattern.id": mined.id,
         "log.pattern.template": "Connection to <IP> refused after <NUM> retries",
     }
+
+
+def test_the_same_event_from_two_workers_has_one_document_id() -> None:
+    first, second = (PatternMiner().enrich(log(message)) for message in (REFUSED, REFUSED.replace("3", "8")))
+    other = PatternMiner().enrich(log(REFUSED, service="payment"))
+    assert first and second and other and first.alert and second.alert
+    assert new_pattern_doc_id(first) == new_pattern_doc_id(second) != new_pattern_doc_id(other)
 
 
 def test_every_field_written_is_declared() -> None:
