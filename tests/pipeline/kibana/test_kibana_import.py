@@ -1,5 +1,4 @@
-"""`logtrace kibana import` against a local server that answers like Kibana's from pathlib import Path
-import API and records it."""
+"""`logtrace kibana import` against a local server that answers like Kibana's import API and records it."""
 
 import base64
 import json
@@ -88,8 +87,7 @@ def test_per_object_errors_are_reported_and_the_exit_code_is_one(kibana: FakeKib
     assert "✗ lens          logtrace-lens-ingest-lag" in result.output
     assert "unknown (HTTP 400): Unable to migrate lens" in result.output
     assert "missing references: lens:logtrace-lens-gone" in result.output
-    bundle = Path(__file__).resolve().parents[3] / "kibana" / "logtrace.ndjson"
-    total = len(bundle.read_bytes().splitlines())
+    total = len(BUNDLE_FILE.read_bytes().splitlines())
     assert f"2 of {total} objects were not imported" in result.output
     assert "✓ index-pattern logtrace-logs" in result.output
 
