@@ -20,7 +20,6 @@ from elasticsearch import AsyncElasticsearch
 from bench.documents import Topics
 from bench.sink_bench import raw_index
 from bench.workers import Worker
-from pipeline.sink.routing import data_stream, span_stream
 
 
 async def consume_ceiling(bootstrap: str, topics: Topics, expected: int, timeout: float) -> dict:
@@ -72,19 +71,14 @@ class Cell:
 
 
 async def bulk_sweep(
-    es: AsyncElasticsearch,
-    docs: list[bytes],
-    placeholder: str,
-    namespace: str,
-    sizes: list[int],
-    concurrencies: list[int],
+    es: AsyncElasticsearch, docs: list[bytes], namespace: str, sizes: list[int], concurrencies: list[int]
 ) -> dict:
-    """Ceiling B: each cell indexes `docs` (made for namespace `placeholder`) into a namespace of its own."""
+    """Ceiling B: each cell indexes `docs` (made for `namespace`) into a namespace of its own."""
     cells = []
     for size in sizes:
         for concurrency in concurrencies:
             cell_ns = f"{namespace}b{size}x{concurrency}"
-            own = [doc.replace(placeholder.encode(), cell_ns.encode()) for doc in docs]
+            own = [doc.replace(namespace.encode(), cell_ns.encode()) for doc in docs]
             bodies = [b"".join(own[i : i + size]) for i in range(0, len(own), size)]
             started = time.perf_counter()
             await raw_index(es, bodies, concurrency)
@@ -96,15 +90,6 @@ async def bulk_sweep(
         "docs_per_s": best.docs_per_s,
         "bytes_per_doc": sum(map(len, docs)) / max(len(docs), 1),
     }
-
-
-def sweep_streams(namespace: str) -> list[str]:
-    """Patterns of the data streams the sweep writes (for clean-up)."""
-    return [
-        data_stream("logs", "app", f"{namespace}b*"),
-        data_stream("logs", "otlp", f"{namespace}b*"),
-        span_stream(f"{namespace}b*"),
-    ]
 
 
 def faust_ceiling(env: dict[str, str], log_dir: Path, expected: int, timeout: float) -> dict:

@@ -8,14 +8,14 @@ deleted at the end unless `keep`):
 3. ceilings A (bare consumer), C (faust ack-only agents) and B (bulk sweep) (`bench.ceilings`);
 4. logtrace: N `logtrace worker` subprocesses read everything; the clock runs from the first record
    consumed (their /metrics) to the moment every document is searchable (count after refresh, dead
-   letters included); worker CPU and peak RSS from /proc; then the latency phase at half that rate
-   (`bench.latency`), and the accounting: consumed = indexed + duplicate + dead-lettered;
+   letters included); worker CPU and peak RSS from /proc; then, once the workers are idle again (they
+   still drain their internal topics), the latency phase at half that rate (`bench.latency`), and the
+   accounting: consumed = indexed + duplicate + dead-lettered;
 5. headline: logtrace docs/s / min(A, B), with A turned into documents/s (records/s x documents per
    record of the corpus), since one OTLP record carries many documents.
 """
 
 import asyncio
-import itertools
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +35,8 @@ from pipeline.capabilities import probe_capabilities
 from pipeline.sink.routing import data_stream, deadletter_stream, span_stream
 
 SAMPLE_S = 0.25
+RATE_WINDOW_S = 2.0
+IDLE_CORES = 0.15
 COUNT_EVERY_S = 1.0
 
 
@@ -151,10 +153,7 @@ async def run_logtrace(
         await asyncio.sleep(SAMPLE_S)
     seconds = time.time() - t0
     cpu_s = cpu - cpu0
-    for before, after in itertools.pairwise(timeline):
-        span = max(after["t"] - before["t"], 1e-9)
-        after["records_per_s"] = (after["records"] - before["records"]) / span
-        after["indexed_per_s"] = (after["indexed"] - before["indexed"]) / span
+    _add_rates(timeline)
     return {
         "seconds": seconds,
         "documents": count,
@@ -163,8 +162,34 @@ async def run_logtrace(
         "cpu_s": cpu_s,
         "cpu_us_per_event": cpu_s / corpus.documents * 1e6,
         "cpu_s_per_1k": cpu_s / corpus.documents * 1000,
-        "timeline": timeline[1:],
+        "timeline": timeline,
     }
+
+
+def _add_rates(timeline: list[dict]) -> None:
+    """Records/s and indexed/s at each point, over the last `RATE_WINDOW_S` (0.25 s samples are noise)."""
+    start = 0
+    for point in timeline:
+        while point["t"] - timeline[start]["t"] > RATE_WINDOW_S:
+            start += 1
+        before = timeline[start]
+        span = max(point["t"] - before["t"], 1e-9)
+        point["records_per_s"] = (point["records"] - before["records"]) / span
+        point["indexed_per_s"] = (point["indexed"] - before["indexed"]) / span
+
+
+async def settle(workers: list[Worker], timeout: float) -> float:
+    """Seconds until the workers are idle (under `IDLE_CORES` of CPU for two seconds in a row): after the
+    last document is searchable they still drain their internal topics (projections, partials)."""
+    started = time.monotonic()
+    quiet = 0
+    last = sum(worker.sample().cpu_s for worker in workers)
+    while quiet < 2 and time.monotonic() - started < timeout:
+        await asyncio.sleep(1.0)
+        now = sum(worker.sample().cpu_s for worker in workers)
+        quiet = quiet + 1 if now - last < IDLE_CORES else 0
+        last = now
+    return time.monotonic() - started
 
 
 async def accounting(workers: list[Worker], names: Names, produced: int, timeout: float = 60.0) -> dict:
@@ -243,12 +268,7 @@ async def run(config: BenchConfig) -> dict:
         env = worker_env(config.kafka_bootstrap, config.es_url, names, "c")
         c = await asyncio.to_thread(ceilings.faust_ceiling, env, log_dir, corpus.records, config.timeout_s)
         b = await ceilings.bulk_sweep(
-            es,
-            docs,
-            names.namespace,
-            names.namespace,
-            list(config.sweep_sizes),
-            list(config.sweep_concurrencies),
+            es, docs, names.namespace, list(config.sweep_sizes), list(config.sweep_concurrencies)
         )
         results["ceilings"] = {"A": a, "B": b, "C": c}
 
@@ -256,6 +276,7 @@ async def run(config: BenchConfig) -> dict:
         workers = [Worker.logtrace(env, log_dir / f"worker{i}.log") for i in range(config.workers)]
         try:
             results["logtrace"] = await run_logtrace(es, config, names, corpus, workers)
+            results["logtrace"]["settle_s"] = await settle(workers, config.timeout_s / 4)
             results["latency"] = await latency.measure(
                 es,
                 config.kafka_bootstrap,

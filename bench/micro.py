@@ -7,6 +7,7 @@
 The documents `map` produced are returned too: ceiling B indexes exactly these.
 """
 
+import itertools
 import time
 from collections import defaultdict
 
@@ -89,7 +90,7 @@ def map_documents(
         ("otlp_logs", len(corpus.otlp_logs)),
     ):
         count = max(1, round(total * share)) if total else 0
-        sample = [record for _, record in zip(range(count), records(corpus, topics, kind), strict=False)]
+        sample = list(itertools.islice(records(corpus, topics, kind), count))
         started = time.process_time()
         encoded = encode_batches(chunks(iter(sample)), kind, namespace)
         cpu = time.process_time() - started

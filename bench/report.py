@@ -97,6 +97,7 @@ def markdown(results: dict) -> str:
         f"| worker CPU per event (µs) / per 1k events (s) | {_n(lt['cpu_us_per_event'], 1)} / "
         f"{_n(lt['cpu_s_per_1k'], 3)} |",
         f"| worker peak RSS (MB, max over workers) | {_n(lt['peak_rss_bytes'] / 1e6)} |",
+        f"| workers busy after the last document was searchable (s) | {_n(lt['settle_s'], 1)} |",
         f"| latency p50 / p95 / p99 (ms) at {_n(lat['background_per_s'])} lines/s "
         f"| {_n(lat['p50_ms'])} / {_n(lat['p95_ms'])} / {_n(lat['p99_ms'])} |",
         f"| markers sent / lost | {lat['markers_sent']} / {lat['markers_lost']} |",

@@ -150,14 +150,13 @@ class PartitionState(MutableMapping[str, Any]):
 class AckGate:
     """Lets only the worker's own acknowledgements reach faust's offset commit.
 
-    faust acknowledges on its own the events it *skips* — those read while flow control is suspended
-    (a rebalance, table recovery, shutdown) or under an older group generation — "so the lag does not
-    grow", although no agent processed them. An acknowledged offset is committed once the offsets
-    before it are, so such an event could be committed without ever being indexed (seen in the tests:
-    four records skipped at start-up were lost). The gate replaces the consumer's `ack` with one that
-    forwards only events the worker allowed — after their batch was durable — and drops the rest:
-    a skipped event stays unacknowledged, the commit stops before it, and it is read again after the
-    seek to the committed offset that follows every rebalance (or on the next start).
+    faust's pure-Python stream iterator acknowledges the events it *skips* — read while flow control
+    is suspended (rebalance, recovery, shutdown) or under an older group generation — "so the lag does
+    not grow", although no agent processed them; an acknowledged offset is committed once the offsets
+    before it are. (The Cython iterator, used when faust's extension is built, does not do this; the
+    gate makes the guarantee independent of which one runs.) The gate wraps the consumer's `ack` so
+    that only events the worker allowed — after their batch was durable — are recorded; a skipped event
+    stays unacknowledged, the commit stops before it, and `OffsetGuard` has it read again.
     """
 
     def __init__(self) -> None:
@@ -197,7 +196,8 @@ class OffsetGuard:
     suspended or under an older group generation are *skipped* (never processed), and a re-fetch after a
     seek can interleave with records already buffered. faust's commit then takes the highest offset
     whose predecessors are acknowledged *counting from one past the last commit*, so a single skipped
-    record right after the committed offset is committed without being processed (seen in the tests).
+    record right after the committed offset is committed without being processed (the commit tests saw
+    exactly this: one record lost after a restart, before the guard existed).
 
     The guard tracks the next offset each partition must deliver. Per batch it returns the records to
     process (the contiguous run), the ones already processed (to acknowledge again, harmlessly), and a

@@ -20,10 +20,10 @@ path runs (the agent supervisor would restart the agent and acknowledge *later* 
 commit would then skip over the failed one; see `_fatal`). A replay is harmless: document ids are
 deterministic, so the sink answers 409 for what it already has.
 
-Two more faust behaviours are guarded (pipeline/app.py): records faust *skips* around a rebalance or at
-start-up are acknowledged by it "so the lag does not grow" (`AckGate` lets only the agents' own
-acknowledgements through), and a batch can arrive with a hole in a partition's offsets, which faust's
-commit would step over (`OffsetGuard` seeks back to the missing record; the tests hit both).
+Two more faust behaviours are guarded (pipeline/app.py): a batch can arrive with a hole in a partition's
+offsets (a record skipped around start-up or a rebalance), which faust's commit would step over —
+`OffsetGuard` seeks back to the missing record (the commit tests hit this); and faust's pure-Python
+iterator acknowledges the records it skips — `AckGate` lets only the agents' own acknowledgements through.
 
 Backpressure and memory bound. An agent awaits the sink, so while Elasticsearch is slow or down it takes
 no new batch; its `noack_take` buffer stops at `batch_max_records`, the topic's stream buffer at
@@ -235,6 +235,8 @@ class Runtime:
             telemetry.W_PARSE_PROBLEMS.labels(reason).inc(count)
         for (topic, rule, effect), count in prepared.rule_effects.items():
             telemetry.W_RULE_EVENTS.labels(topic, rule, effect).inc(count)
+        for rule, count in prepared.redactions.items():
+            telemetry.W_REDACTIONS.labels(rule).inc(count)
         if prepared.backfilled:
             telemetry.W_SERVICE_BACKFILLED.inc(prepared.backfilled)
         for lag in prepared.lags_s:

@@ -10,7 +10,7 @@ _group_seconds: dict[str, float] = defaultdict(float)
 
 
 def _group(nodeid: str) -> str:
-    """`tests/integration/sink/test_x.py::t` -> `integration/sink`; `tests/parsers/otlp/...` -> `parsers/otlp`."""
+    """`tests/integration/sink/test_x.py::t` -> `integration/sink`; `tests/parsers/x.py` -> `parsers`."""
     parts = nodeid.split("::")[0].split("/")[1:-1]
     return "/".join(parts[:2]) or "."
 

@@ -7,6 +7,7 @@ LOGTRACE_ES_*, LOGTRACE_SINK_*. A bad value stops the worker before it connects,
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 
 import typer
@@ -24,6 +25,38 @@ def _settings_error(exc: ValidationError, prefix: str) -> str:
         name = f"{prefix}{where}" if where else prefix.rstrip("_")
         lines.append(f"  {name}: {error['msg']}")
     return "\n".join(lines)
+
+
+# LOGTRACE_* prefixes of other components (checked by their own commands).
+OTHER_PREFIXES = (
+    "LOGTRACE_DEV_",
+    "LOGTRACE_LIFECYCLE_",
+    "LOGTRACE_KIBANA_",
+    "LOGTRACE_DEMO_",
+    "LOGTRACE_BENCH_",
+    "LOGTRACE_TEST_",
+    "LOGTRACE_UPDATE_GOLDEN",
+)
+
+
+def unknown_variables(environ: dict[str, str], models: list[tuple[type, str]]) -> list[str]:
+    """`NAME: unknown variable (did you mean ...?)` for each LOGTRACE_* variable no model reads.
+
+    pydantic-settings ignores unknown variables of its prefix; a typo (LOGTRACE_TRACE_IDEL_S) would
+    silently run with the default, so the worker refuses to start instead.
+    """
+    import difflib
+
+    known = {f"{prefix}{name}".upper() for cls, prefix in models for name in cls.model_fields}
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("LOGTRACE_") or upper in known or upper.startswith(OTHER_PREFIXES):
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"  {name}: unknown variable{hint}")
+    return problems
 
 
 async def ensure_topics(kafka: object, worker: object, sink: object) -> list[str]:
@@ -104,6 +137,15 @@ def worker_command() -> None:
             loaded[key] = cls()
         except ValidationError as exc:
             problems.append(_settings_error(exc, prefix))
+    problems += unknown_variables(
+        dict(os.environ),
+        [
+            (WorkerSettings, "LOGTRACE_"),
+            (KafkaSettings, "LOGTRACE_KAFKA_"),
+            (ElasticsearchSettings, "LOGTRACE_ES_"),
+            (SinkSettings, "LOGTRACE_SINK_"),
+        ],
+    )
     if problems:
         typer.echo("logtrace worker: invalid configuration\n" + "\n".join(problems), err=True)
         raise typer.Exit(2)

@@ -15,6 +15,10 @@ The short form is `topic[:format[:dataset[:service]]]`, comma-separated, with no
     {"name": "no_pw", "action": "remove", "fields": ["attributes.password"]}
     {"name": "route", "action": "set", "dataset": "payments", "namespace": "prod",
      "when": {"service.name": {"regex": "^pay"}}}
+    {"name": "cards", "action": "redact", "pattern": "[0-9]{13,16}", "fields": ["message"]}
+
+`redact` replaces every match of `pattern` with `[REDACTED]` in the listed fields (default `message`)
+and in the record bytes kept for a dead letter.
 
 `when` maps field names to a value, a list of values (any of them), {"regex": "..."} or
 {"exists": true|false}; every entry must match (an empty `when` matches every event).
@@ -67,14 +71,16 @@ class Rule(BaseModel):
 
     # Label of this rule in the `logtrace_rule_events_total` metric; unique within a topic.
     name: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
-    action: Literal["drop", "sample", "rename", "remove", "set"]
+    action: Literal["drop", "sample", "rename", "remove", "set", "redact"]
     # Conditions, all of which must hold; empty = every event.
     when: dict[str, MatchValue] = Field(default_factory=dict)
     # sample: fraction (0..1] of matching events kept; the choice is a hash of the document id, so a
     # replayed record gets the same decision.
     rate: float | None = Field(default=None, gt=0, le=1)
-    # rename: {old: new}; remove: [field, ...].
+    # rename: {old: new}; remove: [field, ...]; redact: [field, ...] (default ["message"]).
     fields: dict[str, str] | list[str] | None = None
+    # redact: regular expression whose matches are replaced with `[REDACTED]`.
+    pattern: str | None = None
     # set: the dataset and/or namespace of the data stream the matching events go to.
     dataset: str | None = Field(default=None, pattern=r"^[a-z0-9_.]{1,80}$")
     namespace: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,100}$")
@@ -87,6 +93,7 @@ class Rule(BaseModel):
             "rename": ("fields",),
             "remove": ("fields",),
             "set": (),
+            "redact": ("pattern",),
         }[self.action]
         for name in need:
             if getattr(self, name) is None:
@@ -97,6 +104,15 @@ class Rule(BaseModel):
             raise ValueError(f"rule {self.name!r}: remove needs fields as a list")
         if self.action == "set" and self.dataset is None and self.namespace is None:
             raise ValueError(f"rule {self.name!r}: set needs dataset and/or namespace")
+        if self.action == "redact":
+            if self.fields is not None and not isinstance(self.fields, list):
+                raise ValueError(f"rule {self.name!r}: redact needs fields as a list")
+            try:
+                re.compile(self.pattern or "")
+            except re.error as exc:
+                raise ValueError(f"rule {self.name!r}: invalid pattern: {exc}") from None
+        elif self.pattern is not None:
+            raise ValueError(f"rule {self.name!r}: pattern only applies to redact")
         if self.action != "sample" and self.rate is not None:
             raise ValueError(f"rule {self.name!r}: rate only applies to sample")
         return self

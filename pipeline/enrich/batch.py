@@ -35,6 +35,8 @@ class Prepared:
     problems: dict[str, int] = field(default_factory=dict)
     # (topic, rule, effect) -> events.
     rule_effects: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # rule -> values redacted.
+    redactions: dict[str, int] = field(default_factory=dict)
     lags_s: list[float] = field(default_factory=list)
     backfilled: int = 0
 
@@ -85,6 +87,8 @@ def prepare(
             for (rule, effect), count in topic_rules.drain().items():
                 key = (item.source.topic, rule, effect)
                 out.rule_effects[key] = out.rule_effects.get(key, 0) + count
+            for rule, count in topic_rules.drain_redactions().items():
+                out.redactions[rule] = out.redactions.get(rule, 0) + count
             if kept is None:
                 continue
             item = kept

@@ -1,9 +1,10 @@
 """Per-topic processing rules, applied after parsing and before indexing, in configured order.
 
-Actions: `drop` (matching events are not indexed), `sample` (keep a fraction `rate` of matching events;
-the choice hashes the document id, so a replayed record gets the same decision), `rename` / `remove`
-fields, `set` the dataset and/or namespace of the data stream. Every rule's effect is counted per
-(topic, rule, effect) so /metrics shows what each one did.
+Actions: `redact` (replace matches of a pattern with `[REDACTED]` in fields and in the record bytes
+kept for a dead letter), `drop` (matching events are not indexed), `sample` (keep a fraction `rate` of
+matching events; the choice hashes the document id, so a replayed record gets the same decision),
+`rename` / `remove` fields, `set` the dataset and/or namespace of the data stream. Every rule's effect
+is counted per (topic, rule, effect) so /metrics shows what each one did.
 
 Field names are the flat dotted keys of the document; a name below a nested object (for example
 `attributes.user`) reaches into it.
@@ -20,7 +21,8 @@ from pipeline.records import Item
 
 _MISSING = object()
 # Effects counted in logtrace_rule_events_total{effect}.
-EFFECTS = ("dropped", "sampled_out", "sampled_in", "renamed", "removed", "set")
+EFFECTS = ("dropped", "sampled_out", "sampled_in", "renamed", "removed", "set", "redacted")
+REDACTED = "[REDACTED]"
 
 
 def get_field(doc: Doc, name: str) -> Any:
@@ -102,11 +104,15 @@ def keep_sample(doc_id: str, rate: float) -> bool:
 class CompiledRule:
     """One rule with its conditions compiled."""
 
-    __slots__ = ("_conditions", "rule")
+    __slots__ = ("_conditions", "_pattern", "_raw_pattern", "redactions", "rule")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self._conditions = [_matcher(name, spec) for name, spec in rule.when.items()]
+        self._pattern = re.compile(rule.pattern) if rule.pattern is not None else None
+        self._raw_pattern = re.compile(rule.pattern.encode()) if rule.pattern is not None else None
+        # Values replaced so far (for logtrace_worker_redactions_total).
+        self.redactions = 0
 
     def matches(self, doc: Doc) -> bool:
         return all(condition(doc) for condition in self._conditions)
@@ -119,6 +125,8 @@ class CompiledRule:
             return item, None
         if rule.action == "drop":
             return None, "dropped"
+        if rule.action == "redact":
+            return item, "redacted" if self._redact(item) else None
         if rule.action == "sample":
             assert rule.rate is not None
             if keep_sample(item.doc_id, rule.rate):
@@ -143,6 +151,37 @@ class CompiledRule:
         if rule.namespace is not None:
             item.namespace = rule.namespace
         return item, "set"
+
+
+    def _redact(self, item: Item) -> int:
+        assert self._pattern is not None and self._raw_pattern is not None
+        replaced = 0
+        for name in self.rule.fields or ["message"]:
+            value = get_field(item.doc, name)
+            if isinstance(value, str):
+                new, count = self._pattern.subn(REDACTED, value)
+                if count:
+                    _set_field(item.doc, name, new)
+                    replaced += count
+        if replaced and item.raw:
+            item.raw = self._raw_pattern.sub(REDACTED.encode(), item.raw)
+        self.redactions += replaced
+        return replaced
+
+
+def _set_field(doc: Doc, name: str, value: Any) -> None:
+    """Replace the value of an existing field, flat or nested (see `get_field`)."""
+    if name in doc:
+        doc[name] = value
+        return
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        node = doc.get(".".join(parts[:cut]))
+        if isinstance(node, dict):
+            for part in parts[cut:-1]:
+                node = node[part]
+            node[parts[-1]] = value
+            return
 
 
 class TopicRules:
@@ -174,3 +213,12 @@ class TopicRules:
         """The counts since the last drain, and reset them."""
         counts, self.counts = self.counts, {}
         return counts
+
+    def drain_redactions(self) -> dict[str, int]:
+        """Values redacted per rule since the last call, and reset them."""
+        found = {}
+        for compiled in self._rules:
+            if compiled.redactions:
+                found[compiled.rule.name] = compiled.redactions
+                compiled.redactions = 0
+        return found

@@ -15,7 +15,9 @@ def _config(path: Path) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose is not installed; `make test` installs the Debian package")
-    return subprocess.run([binary, "-f", str(path), "config", "-q"], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [binary, "-f", str(path), "config", "-q"], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_compose_file_validates() -> None:

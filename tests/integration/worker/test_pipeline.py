@@ -34,6 +34,7 @@ TRACES = 40
 RULES = [
     {"name": "drop_health", "action": "drop", "when": {"url.path": "/healthz"}},
     {"name": "tidy", "action": "rename", "fields": {"attributes.order_id": "labels.order_id"}},
+    {"name": "mask", "action": "redact", "pattern": "done$"},
 ]
 WINDOW_NS = 2_000_000_000
 CODECS = ("gzip", "snappy", "lz4", "zstd")
@@ -115,6 +116,8 @@ def test_raw_logs_indexed_with_enrichment(run) -> None:
         assert {"logtrace.kafka.partition", "logtrace.kafka.offset", "logtrace.kafka.timestamp"} <= doc.keys()
         assert doc["logtrace.pipeline_ms"] >= 0
     json_docs = [doc for doc in docs if doc["logtrace.format"] == "json"]
+    assert not any(doc["message"].endswith(" done") for doc in json_docs)
+    assert any(doc["message"].endswith(" [REDACTED]") for doc in json_docs)
     assert all("labels.order_id" in doc or "order_id" in doc.get("labels", {}) for doc in json_docs)
     offsets = {(doc["logtrace.kafka.partition"], doc["logtrace.kafka.offset"]) for doc in docs}
     assert len(offsets) == len(docs)
@@ -281,6 +284,7 @@ FAMILIES = {
     "logtrace_worker_metric_windows_closed_total": {},
     "logtrace_worker_rule_events_total": {"rule": "drop_health", "effect": "dropped"},
     "logtrace_worker_ready": {},
+    "logtrace_worker_redactions_total": {"rule": "mask"},
     "logtrace_worker_kafka_up": {},
     "logtrace_worker_elasticsearch_up": {},
     "process_cpu_seconds_total": {},
@@ -304,7 +308,8 @@ PRESENT = (
     "logtrace_worker_trace_evictions_total",
     "logtrace_worker_metric_overflow_total",
     "logtrace_worker_metric_late_events_total",
-    "logtrace_worker_redactions_total",
+    "logtrace_worker_offset_hole_seeks_total",
+    "logtrace_worker_acks_refused_total",
 )
 
 
@@ -325,6 +330,11 @@ def test_metrics_health_ready(run) -> None:
         assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text, name
     consumed = metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw)
     assert consumed >= len(run.batch.raw)
+    # The worker's own logs: JSON lines, those about one batch carry its correlation id.
+    lines = [
+        json.loads(line) for line in run.worker.log_path.read_text().splitlines() if line.startswith("{")
+    ]
+    assert any(line.get("batch.id") and line["message"] == "trace summaries written" for line in lines)
     # Lag is 0 once caught up, but every partition read has its series.
     assert f'logtrace_worker_consumer_lag_records{{partition="0",topic="{run.names.raw}"}}' in text
 

@@ -116,3 +116,44 @@ def test_kafka_plaintext_kwargs() -> None:
     kwargs = KafkaSettings().aiokafka_kwargs()
     assert kwargs["bootstrap_servers"] == ["127.0.0.1:9092"] and kwargs["security_protocol"] == "PLAINTEXT"
     assert KafkaSettings().faust_credentials() is None
+
+
+def test_redact_rule_needs_a_valid_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "LOGTRACE_RAW_TOPICS", '[{"topic": "a", "rules": [{"name": "r", "action": "redact"}]}]'
+    )
+    with pytest.raises(ValidationError, match="needs 'pattern'"):
+        WorkerSettings()
+    monkeypatch.setenv(
+        "LOGTRACE_RAW_TOPICS",
+        '[{"topic": "a", "rules": [{"name": "r", "action": "redact", "pattern": "(("}]}]',
+    )
+    with pytest.raises(ValidationError, match="invalid pattern"):
+        WorkerSettings()
+    monkeypatch.setenv(
+        "LOGTRACE_RAW_TOPICS", '[{"topic": "a", "rules": [{"name": "r", "action": "drop", "pattern": "x"}]}]'
+    )
+    with pytest.raises(ValidationError, match="only applies to redact"):
+        WorkerSettings()
+
+
+def test_unknown_worker_variables_are_named_with_a_suggestion() -> None:
+    from pipeline.cli.worker import unknown_variables
+    from pipeline.config.sink import SinkSettings
+
+    environ = {
+        "LOGTRACE_TRACE_IDEL_S": "3",
+        "LOGTRACE_KAFKA_BOOTSTRAP": "x",
+        "LOGTRACE_TRACE_IDLE_S": "3",
+        "LOGTRACE_DEV_STATE_DIR": "/x",
+        "LOGTRACE_SINK_NAMESPACE": "a",
+        "PATH": "/bin",
+    }
+    problems = unknown_variables(
+        environ,
+        [(WorkerSettings, "LOGTRACE_"), (KafkaSettings, "LOGTRACE_KAFKA_"), (SinkSettings, "LOGTRACE_SINK_")],
+    )
+    assert problems == [
+        "  LOGTRACE_KAFKA_BOOTSTRAP: unknown variable (did you mean LOGTRACE_KAFKA_BOOTSTRAP_SERVERS?)",
+        "  LOGTRACE_TRACE_IDEL_S: unknown variable (did you mean LOGTRACE_TRACE_IDLE_S?)",
+    ]

@@ -183,3 +183,30 @@ def test_topic_default_service_applies_without_backfill() -> None:
 def test_sample_rate_is_approximately_kept(rate: float) -> None:
     kept = sum(keep_sample(f"doc-{n}", rate) for n in range(20_000))
     assert abs(kept / 20_000 - rate) < 0.02
+
+
+def test_redact_rule_masks_fields_and_the_dead_letter_bytes() -> None:
+    rules = _rules(
+        {
+            "name": "cards",
+            "action": "redact",
+            "pattern": "[0-9]{13,16}",
+            "fields": ["message", "attributes.card"],
+        }
+    )
+    item = _item(
+        {
+            "message": "paid with 4111111111111111 and 5500000000000004",
+            "attributes": {"card": "4111111111111111"},
+        }
+    )
+    item.raw = b"paid with 4111111111111111 and 5500000000000004"
+    out = rules(item)
+    assert out is not None
+    assert out.doc["message"] == "paid with [REDACTED] and [REDACTED]"
+    assert out.doc["attributes"]["card"] == "[REDACTED]"
+    assert out.raw == b"paid with [REDACTED] and [REDACTED]"
+    assert rules.drain() == {("cards", "redacted"): 1} and rules.drain_redactions() == {"cards": 3}
+    untouched = rules(_item({"message": "nothing secret"}))
+    assert untouched is not None and untouched.doc["message"] == "nothing secret"
+    assert rules.drain() == {} and rules.drain_redactions() == {}
