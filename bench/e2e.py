@@ -305,7 +305,6 @@ async def run(config: BenchConfig) -> dict:
             "c_over_logtrace_records": c["records_per_s"] / results["logtrace"]["records_per_s"],
         }
         results["targets"] = report.targets(results)
-        config.out.mkdir(parents=True, exist_ok=True)
         results["plots"] = write_plots(results, config.out)
         report.write(results, config.out)
         return results

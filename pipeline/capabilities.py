@@ -19,7 +19,7 @@ PROBE_PREFIX = "logtrace-capability-probe"
 PROBE_DATA_STREAM = f"{PROBE_PREFIX}-ds"
 # Priority of the probe's template: unusual, so it cannot collide with a real template on the same name.
 _PROBE_TEMPLATE_PRIORITY = 987_654_321
-MAPPER_TYPES = ("match_only_text", "flattened", "wildcard")
+MAPPER_TYPES = ("match_only_text", "flattened", "wildcard", "constant_keyword")
 
 
 class CapabilityProbeError(Exception):

@@ -49,6 +49,7 @@ partitions from the changelogs before it processes their records.
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -69,11 +70,15 @@ from pipeline.correlate.projection import decode_ref
 from pipeline.correlate.summary import summary_doc, summary_id_input
 from pipeline.correlate.tracker import TraceTracker
 from pipeline.enrich.batch import BatchOptions, Prepared, prepare
+from pipeline.enrich.patterns import PatternStep
+from pipeline.enrich.redact import Redactor
 from pipeline.enrich.rules import TopicRules
 from pipeline.enrich.service import RootServices, ServiceBackfill
 from pipeline.logs import BATCH_ID, new_batch_id
+from pipeline.metrics.keys import OVERFLOW, Cardinality
 from pipeline.metrics.partials import Partial
 from pipeline.metrics.windows import WindowStore
+from pipeline.patterns import PatternConfig, PatternMiner
 from pipeline.records import Decoded, RawSpec, Record, decode_otlp_logs, decode_otlp_spans, decode_raw, zone
 from pipeline.sink.bulk import ElasticsearchSink
 from pipeline.sink.deadletter import ElasticsearchDeadLetterIndexer, KafkaDeadLetterWriter
@@ -85,6 +90,8 @@ from pipeline.web import RedMetrics
 log = logging.getLogger("logtrace.worker")
 
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+# Seconds between writes of the pattern miner's changed snapshots into the `log-patterns` table.
+PATTERN_SAVE_INTERVAL_S = 30.0
 # Exit code of an unrecoverable failure (EX_SOFTWARE): the batch in hand is not committed.
 EXIT_FATAL = 70
 
@@ -143,7 +150,13 @@ class Runtime:
         self.es_settings = es_settings
         self.sink_settings = sink_settings
         self.namespace = sanitize_namespace(sink_settings.namespace)
-        self.options = BatchOptions(settings.metric_window_s, settings.max_metric_keys)
+        self.options = BatchOptions(
+            settings.metric_window_s,
+            settings.max_metric_keys,
+            redactor=Redactor(keys=settings.redact_keys, patterns=settings.redact_patterns)
+            if settings.redact_enabled
+            else None,
+        )
         self.raw_specs = {
             topic.topic: RawSpec(
                 topic.format, topic.dataset, topic.namespace or self.namespace, topic.service, zone(topic.tz)
@@ -151,6 +164,19 @@ class Runtime:
             for topic in settings.raw_topics
         }
         self.rules = {topic.topic: TopicRules(topic.rules) for topic in settings.raw_topics if topic.rules}
+        # Pattern mining, only for the topics that switched it on: one miner shared by the agents.
+        pattern_topics = {topic.topic for topic in settings.raw_topics if topic.patterns}
+        if settings.otlp_logs_patterns and settings.otlp_logs_topic:
+            pattern_topics.add(settings.otlp_logs_topic)
+        self.patterns: PatternStep | None = None
+        if pattern_topics:
+            config = PatternConfig(
+                max_templates=settings.pattern_max_templates, sim_th=settings.pattern_sim_th
+            )
+            self.patterns = PatternStep(PatternMiner(config), pattern_topics)
+        # Label sets of logtrace_patterns_lines_total over the process's life; more share __overflow__.
+        self.pattern_labels = Cardinality(settings.max_metric_keys)
+        self.patterns_loaded = False
         self.roots = RootServices(max_entries=settings.max_open_traces)
         self.backfill = ServiceBackfill(self.roots)
         self.red = RedMetrics(settings.max_metric_keys)
@@ -179,6 +205,7 @@ class Runtime:
     async def start(self) -> None:
         """Create the sink and its dead-letter writer once (agents and timers await this first)."""
         self.acks.install(self.app.consumer)
+        logging.getLogger("drain3").setLevel(logging.WARNING)
         async with self._started:
             if self.sink is not None:
                 return
@@ -239,6 +266,8 @@ class Runtime:
             telemetry.W_REDACTIONS.labels(rule).inc(count)
         if prepared.backfilled:
             telemetry.W_SERVICE_BACKFILLED.inc(prepared.backfilled)
+        if self.patterns is not None:
+            self.count_patterns(prepared)
         for lag in prepared.lags_s:
             telemetry.W_EVENT_LAG_SECONDS.observe(max(lag, 0.0))
         self.red.observe(prepared.docs)
@@ -249,7 +278,7 @@ class Runtime:
         options = (
             self.options
             if project
-            else BatchOptions(self.options.metric_window_s, self.options.max_metric_keys, project=False)
+            else dataclasses.replace(self.options, project=False)
         )
         return prepare(
             decoded,
@@ -258,7 +287,54 @@ class Runtime:
             options=options,
             rules=self.rules,
             backfill=self.backfill if backfill else None,
+            patterns=self.patterns,
         )
+
+    def count_patterns(self, prepared: Prepared) -> None:
+        """Pattern counters of a batch: lines (label sets capped), new patterns, evictions, templates."""
+        assert self.patterns is not None
+        counts = prepared.patterns
+        for key, lines in counts.lines.items():
+            labels = key.labels
+            if self.pattern_labels.admit(None, key).is_overflow:
+                labels = (OVERFLOW, OVERFLOW, labels[2])
+            service, pattern, level = labels
+            telemetry.P_LINES.labels(service, pattern, level).inc(lines)
+        for level, count in counts.new.items():
+            telemetry.P_NEW.labels(level).inc(count)
+        if counts.evicted:
+            telemetry.P_EVICTED.inc(counts.evicted)
+        telemetry.P_TEMPLATES.set(self.patterns.miner.template_count())
+
+    # --- pattern miner state ---
+
+    def save_patterns(self, table: Any) -> int:
+        """Write the miner's changed snapshots into the `log-patterns` table; returns how many."""
+        if self.patterns is None:
+            return 0
+        state = self.patterns.miner.state()
+        for key, snapshot in state.items():
+            table.data[key] = snapshot
+            table.send_changelog(0, key, snapshot)
+        return len(state)
+
+    def load_patterns(self, table: Any) -> int:
+        """Take over the table's snapshots once, after the first recovery; returns how many keys."""
+        if self.patterns is None or self.patterns_loaded:
+            return 0
+        self.patterns_loaded = True
+        state = {
+            key.decode() if isinstance(key, bytes) else str(key): value
+            for key, value in list(table.data.items())
+            if isinstance(value, bytes)
+        }
+        try:
+            self.patterns.miner.load(state)
+        except Exception as exc:  # an unreadable snapshot: mine from scratch rather than not at all
+            log.warning("pattern snapshots not loaded; mining from scratch: %s", exc)
+            return 0
+        log.info("pattern snapshots loaded", extra={"fields": {"patterns.keys": len(state)}})
+        return len(state)
 
     def mark_durable(self, records: Sequence[Record]) -> None:
         """Remember when each partition's batch became durable (for the batch commit latency)."""
@@ -342,6 +418,8 @@ def install(app: faust.App, rt: Runtime) -> None:
     traces_table = app.Table("traces", partitions=partitions, key_type=str, default=None)
     windows_table = app.Table("metric-windows", partitions=partitions, key_type=str, default=None)
     batch_max, batch_wait = settings.batch_max_records, settings.batch_max_wait_s
+    if rt.patterns is not None:
+        _install_patterns(app, rt)
 
     async def send_internal(prepared: Prepared, *, spans_direct: dict[str, int] | None = None) -> list[Any]:
         """Queue the batch's projections and partials; the returned futures resolve when Kafka has them."""
@@ -591,6 +669,38 @@ def install(app: faust.App, rt: Runtime) -> None:
 
     _install_commit_metrics(app, rt)
     install_pages(app, rt)
+
+
+def _install_patterns(app: faust.App, rt: Runtime) -> None:
+    """The miner's state table: every worker reads all of it (a global table, changelog
+    `<group>-log-patterns-changelog`, one partition as faust advises for global tables), loads it after the
+    first recovery, and writes its changed snapshots every PATTERN_SAVE_INTERVAL_S and on stop. Workers
+    mining the same (dataset, service) overwrite each other's snapshot: last writer wins, which is
+    harmless since pattern ids come from the template text."""
+    table = app.GlobalTable(
+        "log-patterns",
+        partitions=1,
+        recovery_buffer_size=1,
+        key_type=str,
+        value_type=bytes,
+        value_serializer="raw",
+        default=None,
+    )
+
+    @table.on_recover
+    async def _patterns_recovered() -> None:
+        rt.load_patterns(table)
+
+    @app.timer(PATTERN_SAVE_INTERVAL_S)
+    async def save_patterns() -> None:
+        if rt.patterns_loaded:
+            rt.save_patterns(table)
+
+    @app.on_before_shutdown.connect
+    async def _save_patterns_on_stop(app: Any, **kwargs: Any) -> None:
+        if rt.patterns_loaded:
+            saved = rt.save_patterns(table)
+            log.info("pattern snapshots saved", extra={"fields": {"patterns.keys": saved}})
 
 
 _SEEKS: set[asyncio.Task[None]] = set()

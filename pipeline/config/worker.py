@@ -6,8 +6,10 @@ Raw-log topics are one environment variable, in either of two forms:
                            "namespace": "default", "tz": "UTC", "rules": [...]}]'     # JSON list
     LOGTRACE_RAW_TOPICS='app-logs:auto:app:checkout,nginx:access:nginx'                # short form
 
-The short form is `topic[:format[:dataset[:service]]]`, comma-separated, with no rules. A processing rule
-(JSON form only) is one object with an `action`:
+The short form is `topic[:format[:dataset[:service]]]`, comma-separated, with no rules (nor patterns).
+`"patterns": true` on a topic (JSON form only) mines log templates for its logs (`log.pattern.*`, off by
+default; LOGTRACE_OTLP_LOGS_PATTERNS=true does the same for OTLP logs). A processing rule (JSON form
+only) is one object with an `action`:
 
     {"name": "drop_health", "action": "drop", "when": {"url.path": ["/health", "/ready"]}}
     {"name": "sample_debug", "action": "sample", "rate": 0.1, "when": {"log.level": "debug"}}
@@ -135,6 +137,9 @@ class RawTopic(BaseModel):
     # IANA zone assumed for timestamps written without an offset.
     tz: str = "UTC"
     rules: tuple[Rule, ...] = ()
+    # Mine log templates (log.pattern.id/template/params, new-pattern events) for this topic's logs.
+    # Off by default: mining costs ~55 µs per line, more than the rest of the worker's per-line budget.
+    patterns: bool = False
 
     @field_validator("tz")
     @classmethod
@@ -187,6 +192,8 @@ class WorkerSettings(BaseSettings):
     otlp_logs_encoding: OtlpEncoding = "otlp_proto"
     # Dataset of OTLP log documents: logs-logtrace.<dataset>-<namespace>.
     otlp_logs_dataset: str = Field(default="otlp", pattern=r"^[a-z0-9_.]{1,80}$")
+    # Mine log templates of OTLP log documents too (see RawTopic.patterns; needs an OTLP log topic).
+    otlp_logs_patterns: bool = False
     # Where reading starts for a partition the group has no committed offset for: earliest | latest.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 
@@ -228,12 +235,28 @@ class WorkerSettings(BaseSettings):
     # `__overflow__` key. >= 1.
     max_metric_keys: int = Field(default=2_000, ge=1)
 
+    # --- log patterns (mined for raw topics with `patterns: true` and LOGTRACE_OTLP_LOGS_PATTERNS) ---
+    # Templates kept per (dataset, service); past it the least recently seen template is dropped
+    # (counted in logtrace_patterns_evicted_total). 1..100000.
+    pattern_max_templates: int = Field(default=1000, ge=1, le=100_000)
+    # Drain similarity threshold: share (0..1] of a template's literal tokens a message must repeat to
+    # join it; higher splits more templates. 0.5 keeps e.g. `Granted role <*> to user <*>` together.
+    pattern_sim_th: float = Field(default=0.5, gt=0, le=1)
+
     # --- internal topics ---
     # Partitions of the internal topics (trace projections, metric partials, trace-table changelog);
     # the most workers that share the correlation and metric work. 1..256.
     internal_partitions: int = Field(default=8, ge=1, le=256)
     # Replication factor of the internal topics. >= 1.
     internal_replication: int = Field(default=1, ge=1, le=10)
+
+    # --- redaction (pipeline.enrich.redact), applied before anything is persisted ---
+    # Default secret redaction on every document and dead letter; false turns it off.
+    redact_enabled: bool = True
+    # Extra secret field names (JSON list or comma-separated), matched on a field's last name segment.
+    redact_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    # Extra regular expressions (JSON list) whose matches are replaced with `[REDACTED]`.
+    redact_patterns: Annotated[tuple[str, ...], NoDecode] = ()
 
     # --- web server and process ---
     # Address and port of /metrics, /health and /ready.
@@ -266,6 +289,30 @@ class WorkerSettings(BaseSettings):
             return _parse_short_form(text)
         return value
 
+    @field_validator("redact_keys", "redact_patterns", mode="before")
+    @classmethod
+    def _decode_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return orjson.loads(text)
+                except orjson.JSONDecodeError as exc:
+                    raise ValueError(f"not valid JSON: {exc}") from None
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+                re.compile(pattern.encode())
+            except re.error as exc:
+                raise ValueError(f"invalid redaction pattern {pattern!r}: {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _topics(self) -> "WorkerSettings":
         names = [topic.topic for topic in self.raw_topics]
@@ -275,6 +322,8 @@ class WorkerSettings(BaseSettings):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"topics configured twice: {', '.join(duplicates)}")
+        if self.otlp_logs_patterns and not self.otlp_logs_topic:
+            raise ValueError("LOGTRACE_OTLP_LOGS_PATTERNS needs an OTLP log topic (LOGTRACE_OTLP_LOGS_TOPIC)")
         if self.heartbeat_interval_s * 3 > self.session_timeout_s:
             raise ValueError(
                 "LOGTRACE_HEARTBEAT_INTERVAL_S must be at most a third of LOGTRACE_SESSION_TIMEOUT_S"

@@ -2,15 +2,18 @@
 metric partials and the counts for /metrics. Pure: time comes in as arguments, nothing is sent here.
 
 Order per document: Kafka coordinates, timing, service backfill (logs), processing rules (raw topics),
-then routing to the data stream; `logtrace.pipeline_ms` is set last, just before the sink.
+pattern mining (topics with patterns on), then routing to the data stream; `logtrace.pipeline_ms` is
+set last, just before the sink.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parsers.result import Doc
 from pipeline.correlate.projection import Projected, project
 from pipeline.enrich.kafka import kafka_coords
+from pipeline.enrich.patterns import PatternCounts, PatternStep
+from pipeline.enrich.redact import Redactor, default_redactor
 from pipeline.enrich.rules import TopicRules
 from pipeline.enrich.service import ServiceBackfill
 from pipeline.enrich.timing import Timing, set_pipeline_ms
@@ -39,6 +42,8 @@ class Prepared:
     redactions: dict[str, int] = field(default_factory=dict)
     lags_s: list[float] = field(default_factory=list)
     backfilled: int = 0
+    # What pattern mining did (topics with patterns on).
+    patterns: PatternCounts = field(default_factory=PatternCounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,9 @@ class BatchOptions:
     max_metric_keys: int = 2_000
     # Whether documents are projected for trace correlation (spans always; logs with a trace id).
     project: bool = True
+    # Default secret redaction (pipeline.enrich.redact), applied first to every document and dead letter;
+    # None turns it off.
+    redactor: Redactor | None = field(default_factory=default_redactor)
 
 
 def _route(item: Item) -> str:
@@ -65,16 +73,33 @@ def prepare(
     options: BatchOptions,
     rules: Mapping[str, TopicRules] | None = None,
     backfill: ServiceBackfill | None = None,
+    patterns: PatternStep | None = None,
 ) -> Prepared:
     """Enrich, filter and route the items of `decoded`; derive projections and metric partials."""
-    out = Prepared(dead=list(decoded.dead), formats=dict(decoded.formats))
+    redactor = options.redactor
+    dead = decoded.dead
+    if redactor is not None:
+        dead = [
+            replace(letter, raw=redactor.bytes(letter.raw), detail=redactor.text(letter.detail))
+            for letter in dead
+        ]
+    out = Prepared(dead=dead, formats=dict(decoded.formats))
     for letter in decoded.dead:
         out.problems[letter.reason] = out.problems.get(letter.reason, 0) + 1
     for reason, count in problems_of(decoded.items).items():
         out.problems[reason] = out.problems.get(reason, 0) + count
     timing = Timing(now_ns)
     before = backfill.backfilled if backfill is not None else 0
+    # Records of many documents (OTLP requests) share one `raw`: redact its bytes once.
+    raws: dict[int, bytes] = {}
     for item in decoded.items:
+        if redactor is not None:
+            redactor.doc(item.doc)
+            if item.raw:
+                found = raws.get(id(item.raw))
+                if found is None:
+                    found = raws[id(item.raw)] = redactor.bytes(item.raw)
+                item.raw = found
         doc = kafka_coords(item.doc, item.source)
         timing(doc)
         if item.kind == "logs" and backfill is not None:
@@ -92,6 +117,8 @@ def prepare(
             if kept is None:
                 continue
             item = kept
+        if patterns is not None:
+            out.pending.extend(patterns(item, doc, out.patterns))
         lag = doc.get("logtrace.lag_ms")
         if lag is not None:
             out.lags_s.append(lag / 1000.0)
@@ -104,5 +131,8 @@ def prepare(
         out.pending.append(Pending(doc, _route(item), item.doc_id, item.source, item.raw))
     if backfill is not None:
         out.backfilled = backfill.backfilled - before
+    if redactor is not None:
+        for rule, count in redactor.drain().items():
+            out.redactions[f"default_{rule}"] = out.redactions.get(f"default_{rule}", 0) + count
     out.partials = aggregate(out.docs, options.metric_window_s, options.max_metric_keys)
     return out

@@ -1,7 +1,7 @@
 """Metric keys: which labels a metric is grouped by, read from a document with bounded values.
 
 Every label is a bounded string; the labels with a known vocabulary (kind, outcome, level) map anything
-else to `unknown`, so only service and operation can grow, and `Cardinality` caps those.
+else to `unknown`, so only service, operation and pattern id can grow, and `Cardinality` caps those.
 """
 
 from collections import defaultdict
@@ -16,11 +16,13 @@ from pipeline.correlate.projection import integer, text
 SPAN_RED = "span_red"
 LOG_LEVELS = "log_levels"
 ACCESS_STATUS = "access_status"
+LOG_PATTERNS = "log_patterns"
 # Document field of each label, per metricset (`metricset.name`).
 LABEL_FIELDS: dict[str, tuple[str, ...]] = {
     SPAN_RED: ("service.name", "span.operation", "span.kind", "event.outcome"),
     LOG_LEVELS: ("service.name", "log.level"),
     ACCESS_STATUS: ("service.name", "http.response.status_class"),
+    LOG_PATTERNS: ("service.name", "log.pattern.id", "log.level"),
 }
 OVERFLOW = "__overflow__"
 UNKNOWN = "unknown"
@@ -93,6 +95,15 @@ def access_key(doc: Doc) -> MetricKey | None:
         return None
     status_class = f"{status // 100}xx" if 100 <= status <= 599 else "other"
     return MetricKey(ACCESS_STATUS, (text(doc, "service.name") or UNKNOWN, status_class))
+
+
+def pattern_key(doc: Doc) -> MetricKey | None:
+    """Pattern-count key of a mined log: service, pattern id and level; None without `log.pattern.id`."""
+    pattern = text(doc, "log.pattern.id")
+    if pattern is None:
+        return None
+    level = _vocabulary(text(doc, "log.level"), _LEVELS)
+    return MetricKey(LOG_PATTERNS, (text(doc, "service.name") or UNKNOWN, pattern, level))
 
 
 class Cardinality:

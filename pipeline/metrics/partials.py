@@ -2,7 +2,8 @@
 
 What a document counts in: a span in `span_red` (an error when its outcome is failure or its status is
 error); any other document in `log_levels`, and also in `access_status` when it has an integer
-`http.response.status_code`. The event time is `@timestamp` (a span's start); a document without a
+`http.response.status_code`, and in `log_patterns` when it has a `log.pattern.id` (pattern mining is
+on for its topic). The event time is `@timestamp` (a span's start); a document without a
 readable one is not counted (parsers always set it). Durations are `event.duration` in ns.
 """
 
@@ -15,7 +16,7 @@ import orjson
 from parsers.result import Doc
 from parsers.timefmt import MAX_NS, NS_PER_S
 from pipeline.correlate.projection import integer, is_error_span, is_span, time_ns
-from pipeline.metrics.keys import Cardinality, MetricKey, access_key, level_key, span_key
+from pipeline.metrics.keys import Cardinality, MetricKey, access_key, level_key, pattern_key, span_key
 from pipeline.metrics.sketch import DurationSketch
 
 DEFAULT_WINDOW_S = 10
@@ -87,6 +88,9 @@ def _observations(doc: Doc) -> list[tuple[MetricKey, bool, int | None]]:
     access = access_key(doc)
     if access is not None:
         found.append((access, False, _duration(doc)))
+    pattern = pattern_key(doc)
+    if pattern is not None:
+        found.append((pattern, False, None))
     return found
 
 

@@ -23,6 +23,29 @@ def test_defaults() -> None:
     assert settings.trace_idle_s == 30 and settings.metric_window_s == 10
     assert (settings.web_host, settings.web_port) == ("127.0.0.1", 6066)
     assert settings.partition_traces_by_id is False
+    assert settings.raw_topics[0].patterns is False and settings.otlp_logs_patterns is False
+    assert (settings.pattern_max_templates, settings.pattern_sim_th) == (1000, 0.5)
+
+
+def test_patterns_per_raw_topic_and_for_otlp_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "LOGTRACE_RAW_TOPICS",
+        '[{"topic": "app-logs", "patterns": true}, {"topic": "nginx", "format": "access"}]',
+    )
+    monkeypatch.setenv("LOGTRACE_OTLP_LOGS_PATTERNS", "true")
+    monkeypatch.setenv("LOGTRACE_PATTERN_MAX_TEMPLATES", "50")
+    monkeypatch.setenv("LOGTRACE_PATTERN_SIM_TH", "0.7")
+    settings = WorkerSettings()
+    assert [(t.topic, t.patterns) for t in settings.raw_topics] == [("app-logs", True), ("nginx", False)]
+    assert settings.otlp_logs_patterns is True
+    assert (settings.pattern_max_templates, settings.pattern_sim_th) == (50, 0.7)
+
+
+def test_otlp_logs_patterns_need_an_otlp_log_topic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGTRACE_OTLP_LOGS_TOPIC", "")
+    monkeypatch.setenv("LOGTRACE_OTLP_LOGS_PATTERNS", "true")
+    with pytest.raises(ValidationError, match="needs an OTLP log topic"):
+        WorkerSettings()
 
 
 def test_short_form(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +92,10 @@ def test_json_form_with_rules(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LOGTRACE_BATCH_MAX_RECORDS", "0", "greater than or equal to 1"),
         ("LOGTRACE_TRACE_IDLE_S", "-1", "greater than 0"),
         ("LOGTRACE_WEB_PORT", "70000", "less than or equal"),
+        ("LOGTRACE_RAW_TOPICS", '[{"topic": "a", "patterns": "maybe"}]', "valid boolean"),
+        ("LOGTRACE_PATTERN_MAX_TEMPLATES", "0", "greater than or equal to 1"),
+        ("LOGTRACE_PATTERN_SIM_TH", "0", "greater than 0"),
+        ("LOGTRACE_PATTERN_SIM_TH", "1.5", "less than or equal to 1"),
     ],
 )
 def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:

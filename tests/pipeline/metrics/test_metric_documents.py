@@ -55,8 +55,11 @@ class TestMetricDoc:
 
     def test_every_field_is_declared(self):
         """Every field of every metricset's documents is in mappings/fields.yml."""
-        docs = [span(1), log(2, status=200, duration=5)]
-        names = {name for partial in aggregate(docs)
+        docs = [span(1), log(2, status=200, duration=5), log(3) | {"log.pattern.id": "0123456789abcdef"}]
+        partials = aggregate(docs)
+        assert {partial.key.metricset for partial in partials} == {
+            "span_red", "log_levels", "access_status", "log_patterns"}
+        names = {name for partial in partials
                  for name in metric_doc(partial.key, T0, WINDOW, partial.stats, late=False)}
         assert sorted(name for name in names if not is_declared(name)) == []
 

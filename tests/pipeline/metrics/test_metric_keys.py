@@ -6,12 +6,14 @@ from pipeline.correlate.projection import MAX_TEXT_CHARS
 from pipeline.metrics.keys import (
     ACCESS_STATUS,
     LOG_LEVELS,
+    LOG_PATTERNS,
     OVERFLOW,
     SPAN_RED,
     Cardinality,
     MetricKey,
     access_key,
     level_key,
+    pattern_key,
     span_key,
 )
 
@@ -47,6 +49,18 @@ class TestKeys:
         assert classes == ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "other"]
         assert access_key(log()) is None and access_key(log() | {"http.response.status_code": "200"}) is None
         assert access_key(log() | {"http.response.status_code": True}) is None
+
+    def test_pattern_key_only_for_mined_logs(self):
+        """A log with log.pattern.id keys service, pattern id and level; one without it has no key."""
+        doc = log(level="error") | {"log.pattern.id": "0123456789abcdef"}
+        key = pattern_key(doc)
+        assert key == MetricKey(LOG_PATTERNS, ("cart", "0123456789abcdef", "error"))
+        assert key.fields() == {
+            "service.name": "cart", "log.pattern.id": "0123456789abcdef", "log.level": "error"}
+        assert pattern_key(log()) is None
+        assert pattern_key(log() | {"log.pattern.id": ""}) is None
+        stray = pattern_key(log(level="LOUD", service=None) | {"log.pattern.id": "p"})
+        assert stray is not None and stray.labels == ("unknown", "p", "unknown")
 
     def test_token_round_trip(self):
         """A key's JSON form reads back to the same key, and tokens differ between keys."""

@@ -5,11 +5,11 @@ from hypothesis import strategies as st
 from metric_docs import T0, at, log, span
 
 from parsers.timefmt import MAX_NS, NS_PER_S, ns_to_iso
-from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, SPAN_RED, MetricKey
+from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, LOG_PATTERNS, SPAN_RED, MetricKey
 from pipeline.metrics.partials import Partial, aggregate
 
 FIELDS = ["@timestamp", "span.name", "span.kind", "service.name", "http.route", "event.duration",
-          "event.outcome", "span.status.code", "log.level", "http.response.status_code"]
+          "event.outcome", "span.status.code", "log.level", "http.response.status_code", "log.pattern.id"]
 VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
     st.lists(st.integers(), max_size=2), st.builds(ns_to_iso, st.integers(0, 2**62)),
@@ -41,6 +41,23 @@ class TestAggregate:
         assert (failed.count, failed.durations.count, failed.durations.max) == (1, 1, 7_000)
         assert partials[T0, MetricKey(ACCESS_STATUS, ("cart", "2xx"))].stats.durations.count == 0
         assert len(partials) == 5
+
+    def test_mined_logs_count_per_pattern(self):
+        """A log with log.pattern.id also counts in log_patterns per service, pattern and level."""
+        docs = [log(1, "warn") | {"log.pattern.id": "a"}, log(2, "warn") | {"log.pattern.id": "a"},
+                log(3, "info") | {"log.pattern.id": "b"}, log(4, "info")]
+        partials = by_key(aggregate(docs))
+        assert partials[T0, MetricKey(LOG_PATTERNS, ("cart", "a", "warn"))].stats.count == 2
+        assert partials[T0, MetricKey(LOG_PATTERNS, ("cart", "b", "info"))].stats.count == 1
+        assert sum(p.stats.count for (_, key), p in partials.items() if key.metricset == LOG_PATTERNS) == 3
+        assert partials[T0, MetricKey(LOG_LEVELS, ("cart", "info"))].stats.count == 2
+
+    def test_pattern_keys_are_capped_per_window(self):
+        """Past max_keys_per_window patterns in a window, the rest share the log_patterns overflow key."""
+        docs = [log(0) | {"log.pattern.id": f"p{n}"} for n in range(5)]
+        partials = by_key(aggregate(docs, max_keys_per_window=2))
+        overflow = MetricKey(LOG_PATTERNS, ("__overflow__",) * 3)
+        assert partials[T0, overflow].stats.count == 3
 
     def test_windows_follow_event_time(self):
         """Documents fall into tumbling windows by @timestamp; max_event_ns is the latest event of each."""
