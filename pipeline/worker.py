@@ -176,6 +176,8 @@ class Runtime:
             self.patterns = PatternStep(PatternMiner(config), pattern_topics)
         # Label sets of logtrace_patterns_lines_total over the process's life; more share __overflow__.
         self.pattern_labels = Cardinality(settings.max_metric_keys)
+        # The `log-patterns` table (set by `install`), loaded after its recovery or at the first batch.
+        self.patterns_table: Any = None
         self.patterns_loaded = False
         self.roots = RootServices(max_entries=settings.max_open_traces)
         self.backfill = ServiceBackfill(self.roots)
@@ -280,6 +282,8 @@ class Runtime:
             if project
             else dataclasses.replace(self.options, project=False)
         )
+        if self.patterns is not None and not self.patterns_loaded and self.patterns_table is not None:
+            self.load_patterns(self.patterns_table)
         return prepare(
             decoded,
             now_ns=time.time_ns(),
@@ -686,6 +690,7 @@ def _install_patterns(app: faust.App, rt: Runtime) -> None:
         value_serializer="raw",
         default=None,
     )
+    rt.patterns_table = table
 
     @table.on_recover
     async def _patterns_recovered() -> None:

@@ -171,7 +171,7 @@ class Oracle:
             if not partitions:
                 return records
             ends = await consumer.end_offsets(list(partitions))
-            while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
                 batch = await consumer.getmany(timeout_ms=1000)
                 for messages in batch.values():
                     records.extend((m.value or b"", dict(m.headers or ())) for m in messages)
