@@ -318,8 +318,10 @@ class Runtime:
             return 0
         state = self.patterns.miner.state()
         for key, snapshot in state.items():
-            table.data[key] = snapshot
-            table.send_changelog(0, key, snapshot)
+            # As text: the table's changelog is JSON, and a snapshot is JSON text (UTF-8).
+            text = snapshot.decode()
+            table.data[key] = text
+            table.send_changelog(0, key, text)
         return len(state)
 
     def load_patterns(self, table: Any) -> int:
@@ -328,9 +330,9 @@ class Runtime:
             return 0
         self.patterns_loaded = True
         state = {
-            key.decode() if isinstance(key, bytes) else str(key): value
+            key.decode() if isinstance(key, bytes) else str(key): value.encode()
             for key, value in list(table.data.items())
-            if isinstance(value, bytes)
+            if isinstance(value, str)
         }
         try:
             self.patterns.miner.load(state)
@@ -686,8 +688,7 @@ def _install_patterns(app: faust.App, rt: Runtime) -> None:
         partitions=1,
         recovery_buffer_size=1,
         key_type=str,
-        value_type=bytes,
-        value_serializer="raw",
+        value_type=str,
         default=None,
     )
     rt.patterns_table = table

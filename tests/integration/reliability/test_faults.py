@@ -127,7 +127,11 @@ def test_mixed_item_statuses(stack, names, proxy, tmp_path: Path) -> None:
     expected_docs = sum(1 for event in events if event.expect == "indexed")
     worker = WorkerProcess(_env(stack, names, proxy.url), tmp_path / "worker.log").start()
     try:
-        _settled(oracle, expected_docs, 90)
+        try:
+            _settled(oracle, expected_docs, 90)
+        except AssertionError:
+            print("\n".join(x for x in worker.metrics().splitlines() if "sink" in x and not x.startswith("#")))
+            raise
         wait_until(lambda: sum(committed(stack, names.group, names.raw).values()) == 300, 30, what="commit")
         oracle.check_commits()
         metrics = worker.metrics()

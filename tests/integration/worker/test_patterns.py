@@ -11,9 +11,9 @@ from tests.integration.worker.harness import (
     Names,
     WorkerProcess,
     create_topics,
-    free_port,
     es_count,
     es_search,
+    free_port,
     metric_value,
     produce,
     run_setup,
@@ -86,6 +86,11 @@ def test_patterns_on_a_raw_topic(devstack, tmp_path) -> None:
         text = again.metrics()
         assert metric_value(text, "logtrace_patterns_new_total") == 0, again.tail()
         assert metric_value(text, "logtrace_patterns_templates") == 3
-        assert "pattern snapshots loaded" in (tmp_path / "worker2.log").read_text()
+        loaded = [
+            json.loads(line)
+            for line in (tmp_path / "worker2.log").read_text().splitlines()
+            if "pattern snapshots loaded" in line
+        ]
+        assert [entry["patterns.keys"] for entry in loaded] == [1]
     finally:
         again.stop()
