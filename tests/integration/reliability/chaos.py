@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.integration.sink.es_proxy import FaultProxy
+from tests.integration.sink.es_proxy import _SKIP, FaultProxy
 
 # Item fates of `mixed`, chosen by document id: 400 is dead-lettered, 409 counts as delivered,
 # 429/503 are answered once (the document is not forwarded) and then let through.
@@ -64,13 +64,15 @@ class ChaosProxy(FaultProxy):
         upstream_items: list[dict[str, Any]] = []
         if forward:
             assert self._session is not None
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
             async with self._session.post(
-                self._upstream + request.path_qs,
-                data=b"\n".join(forward) + b"\n",
-                headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
+                self._upstream + request.path_qs, data=b"\n".join(forward) + b"\n", headers=headers
             ) as upstream:
-                answer = orjson.loads(await upstream.read())
-            upstream_items = list(answer.get("items") or [{"create": {"status": 201}}] * (len(forward) // 2))
+                content = await upstream.read()
+                if upstream.status != 200:  # a failure of the whole request is passed on as it is
+                    out = {k: v for k, v in upstream.headers.items() if k.lower() not in _SKIP}
+                    return web.Response(status=upstream.status, body=content, headers=out)
+            upstream_items = orjson.loads(content)["items"]
         items = []
         feed = iter(upstream_items)
         for (action, _), injected in zip(pairs, answers, strict=True):

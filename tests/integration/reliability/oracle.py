@@ -128,11 +128,11 @@ class Oracle:
         found = es_request(
             self.stack,
             "POST",
-            f"/logs-logtrace.*-{ns},-logs-logtrace.deadletter-{ns}/_search"
-            "?ignore_unavailable=true&allow_no_indices=true",
+            f"/*-logtrace.*-{ns}/_search?ignore_unavailable=true&allow_no_indices=true",
             body,
         )
-        return [] if found is None else [hit["_source"] for hit in found["hits"]["hits"]]
+        hits = [] if found is None else found["hits"]["hits"]
+        return [hit["_source"] for hit in hits if "logtrace.deadletter.reason" not in hit["_source"]]
 
     def dead_docs(self) -> list[dict]:
         ns = self.names.namespace

@@ -130,7 +130,10 @@ def test_mixed_item_statuses(stack, names, proxy, tmp_path: Path) -> None:
         try:
             _settled(oracle, expected_docs, 90)
         except AssertionError:
-            print("\n".join(x for x in worker.metrics().splitlines() if "sink" in x and not x.startswith("#")))
+            dead = {(d["logtrace.kafka.partition"], d["logtrace.kafka.offset"]) for d in oracle.dead_docs()}
+            want = {(e.partition, e.offset) for e in events if e.expect != "indexed"}
+            print("predicted", len(want), "actual", len(dead), sorted(dead - want)[:10], sorted(want - dead)[:10])
+            print(es_count(stack, f"logs-logtrace.app-{names.namespace}"), expected_docs)
             raise
         wait_until(lambda: sum(committed(stack, names.group, names.raw).values()) == 300, 30, what="commit")
         oracle.check_commits()
