@@ -634,6 +634,9 @@ path.logs: {paths.es_logs}
 xpack.security.enabled: false
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
+# This minimal distribution cannot delete a data stream, so every test run's streams stay until
+# `logtrace dev reset`; a higher shard cap than the default 1000 keeps a day of local runs working.
+cluster.max_shards_per_node: 5000
 """
 
 

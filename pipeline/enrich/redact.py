@@ -48,11 +48,26 @@ DEFAULT_KEYS = frozenset(
     }
 )
 
-# Hints of a secret; a value without any is not scanned further (the fast path).
-_TRIGGER = (
-    r"(?i:authori[sz]ation|cookie|bearer|passw|pwd|secret|token|api[_-]?key|private[_-]?key)"
-    r"|AKIA|gh[pousr]_|xox[baprs]-|[sr]k_live_|://[^/\s@]*:[^/\s@]*@|[2-6](?:[ -]?\d){12}"
+# Hints of a secret; a value without any is not scanned further (the fast path): lower-cased keywords,
+# case-sensitive key prefixes, a URL with credentials, and a run of 13+ digits starting with 2-6.
+_KEYWORDS = (
+    "authori",
+    "cookie",
+    "bearer",
+    "passw",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "private_key",
+    "private-key",
 )
+_PREFIXES = ("AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "k_live_")
+# Eight digits (an optional separator after four): far cheaper than the card pattern, and an ISO date
+# (`2026-01-01`) does not match it.
+_CARD_HINT = r"\d\d\d\d[ -]?\d\d\d\d"
 
 # (name, pattern, replacement) — the replacement keeps the non-secret context (key names, schemes).
 _DEFAULT_PATTERNS: tuple[tuple[str, str, str], ...] = (
@@ -120,9 +135,11 @@ class Redactor:
         self._rules = [_Rule(*rule) for rule in _DEFAULT_PATTERNS]
         extra = list(patterns)
         self._rules += [_Rule(f"custom_{n}", pattern, "") for n, pattern in enumerate(extra)]
-        trigger = "|".join([_TRIGGER, *(f"(?:{pattern})" for pattern in extra)])
-        self._trigger = re.compile(trigger)
-        self._trigger_b = re.compile(trigger.encode())
+        hint = "|".join([_CARD_HINT, *(f"(?:{pattern})" for pattern in extra)])
+        self._hint = re.compile(hint)
+        self._hint_b = re.compile(hint.encode())
+        self._keywords_b = tuple(k.encode() for k in _KEYWORDS)
+        self._prefixes_b = tuple(p.encode() for p in _PREFIXES)
         self._card = re.compile(_CARD) if cards else None
         self._card_b = re.compile(_CARD.encode()) if cards else None
         self._fields = frozenset(fields) if fields is not None else None
@@ -148,9 +165,29 @@ class Redactor:
 
     # --- text and bytes ---
 
+    def _suspect(self, value: str) -> bool:
+        low = value.lower()
+        for keyword in _KEYWORDS:
+            if keyword in low:
+                return True
+        for prefix in _PREFIXES:
+            if prefix in value:
+                return True
+        return ("://" in value and "@" in value) or self._hint.search(value) is not None
+
+    def _suspect_b(self, value: bytes) -> bool:
+        low = value.lower()
+        for keyword in self._keywords_b:
+            if keyword in low:
+                return True
+        for prefix in self._prefixes_b:
+            if prefix in value:
+                return True
+        return (b"://" in value and b"@" in value) or self._hint_b.search(value) is not None
+
     def text(self, value: str) -> str:
         """`value` with every secret pattern replaced (returns `value` itself when nothing matched)."""
-        if not self._trigger.search(value):
+        if not self._suspect(value):
             return value
         for rule in self._rules:
             value, count = rule.pattern.subn(rule.replacement, value)
@@ -162,7 +199,7 @@ class Redactor:
 
     def bytes(self, value: bytes) -> bytes:
         """`value` (any bytes, even invalid UTF-8) with every secret pattern replaced."""
-        if not self._trigger_b.search(value):
+        if not self._suspect_b(value):
             return value
         for rule in self._rules:
             value, count = rule.bytes_pattern.subn(rule.replacement_b, value)

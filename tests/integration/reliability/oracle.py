@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,23 @@ from typing import Any
 from tests.integration.worker.harness import Names, committed, es_request
 
 INDEXED = "indexed"
+# One namespace for every reliability test, run after run: the dev node has no data stream API to delete
+# streams, and a namespace per test would add shards to the shared cluster on every run (it has a
+# 1000-shard cap). Tests are kept apart by their unique topics: every query filters on the source topic.
+NAMESPACE = "reliability"
+
+
+@dataclass(frozen=True)
+class SharedNames(Names):
+    """Unique topics and group, the shared reliability namespace."""
+
+    @classmethod
+    def new(cls) -> "SharedNames":
+        return cls(uuid.uuid4().hex[:10])
+
+    @property
+    def namespace(self) -> str:
+        return NAMESPACE
 
 
 @dataclass
@@ -32,6 +49,10 @@ class Event:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     # INDEXED, or the specific dead-letter reason expected.
     expect: str = INDEXED
+    # For an indexed event: a parse problem its document must be flagged with (`logtrace.parse.problems`).
+    flag: str | None = None
+    # For an indexed event: a predicate its document must satisfy.
+    doc_check: Callable[[dict], bool] | None = None
     oid: str | None = None
     checksum: str | None = None
     label: str = ""
@@ -62,9 +83,10 @@ class Accounting:
 class Oracle:
     """Plants and accounts the events of one scenario on `names.raw`."""
 
-    def __init__(self, stack: Any, names: Names, scenario: str) -> None:
+    def __init__(self, stack: Any, names: Names, scenario: str, topic: str | None = None) -> None:
         self.stack = stack
         self.names = names
+        self.topic = topic or names.raw
         self.scenario = scenario
         self.events: list[Event] = []
         # A per-scenario marker every planted secret starts with: searching for it finds any leak.
@@ -95,7 +117,7 @@ class Oracle:
 
     def produce(self, events: Sequence[Event], topic: str | None = None) -> None:
         """Produce `events` in order and remember each one's partition and offset."""
-        asyncio.run(self._produce(list(events), topic or self.names.raw))
+        asyncio.run(self._produce(list(events), topic or self.topic))
         self.events.extend(events)
 
     async def _produce(self, events: list[Event], topic: str) -> None:
@@ -120,11 +142,15 @@ class Oracle:
 
     # --- reading what happened ---
 
+    def count(self) -> int:
+        """Indexed documents of this scenario's topic (dead letters excluded)."""
+        return len(self.indexed_docs())
+
     def indexed_docs(self) -> list[dict]:
         """Documents of this scenario's raw topic in any of its data streams (dead letters excluded)."""
         ns = self.names.namespace
         es_request(self.stack, "POST", f"/*-logtrace.*-{ns}/_refresh?ignore_unavailable=true")
-        body = {"size": 10_000, "query": {"term": {"logtrace.kafka.topic": self.names.raw}}}
+        body = {"size": 10_000, "query": {"term": {"logtrace.kafka.topic": self.topic}}}
         found = es_request(
             self.stack,
             "POST",
@@ -136,7 +162,7 @@ class Oracle:
 
     def dead_docs(self) -> list[dict]:
         ns = self.names.namespace
-        body = {"size": 10_000, "query": {"term": {"logtrace.kafka.topic": self.names.raw}}}
+        body = {"size": 10_000, "query": {"term": {"logtrace.kafka.topic": self.topic}}}
         found = es_request(
             self.stack,
             "POST",
@@ -183,7 +209,7 @@ class Oracle:
 
     def check_commits(self) -> None:
         """Committed offsets never pass an event that is neither indexed nor dead-lettered."""
-        offsets = committed(self.stack, self.names.group, self.names.raw)
+        offsets = committed(self.stack, self.names.group, self.topic)
         done = self._coords(self.indexed_docs()) | self._coords(self.dead_docs())
         for event in self.events:
             if event.offset < offsets.get(event.partition, 0):
@@ -228,11 +254,17 @@ class Oracle:
                 if event.expect != INDEXED:
                     problems.append(f"{event.label}: indexed, expected dead letter {event.expect!r}")
                 doc = by_coords[coords]
+                if event.flag is not None and event.flag not in (doc.get("logtrace.parse.problems") or []):
+                    problems.append(f"{event.label}: not flagged {event.flag!r}")
+                if event.doc_check is not None and not event.doc_check(doc):
+                    problems.append(f"{event.label}: unexpected document {str(doc)[:300]}")
                 if event.oid is not None:
                     attrs = doc.get("attributes", {})
                     got = attrs.get("oracle_id"), attrs.get("oracle_sum")
                     n = attrs.get("oracle_n")
-                    recomputed = checksum(event.oid, str(attrs.get("payload")), int(n) if n is not None else -1)
+                    recomputed = checksum(
+                        event.oid, str(attrs.get("payload")), int(n) if n is not None else -1
+                    )
                     if got != (event.oid, event.checksum) or recomputed != event.checksum:
                         problems.append(f"{event.label}: checksum mismatch {got} / {recomputed}")
             else:

@@ -12,13 +12,12 @@ import pytest
 
 from pipeline.sink.doc_ids import record_doc_id
 from tests.integration.reliability.chaos import ProxyThread, fate
-from tests.integration.reliability.oracle import Oracle
+from tests.integration.reliability.oracle import Oracle, SharedNames
 from tests.integration.worker.harness import (
     Names,
     WorkerProcess,
     committed,
     create_topics,
-    es_count,
     metric_value,
     run_setup,
     wait_until,
@@ -34,7 +33,7 @@ def stack(devstack):
 
 @pytest.fixture
 def names(stack) -> Names:
-    names = Names.new()
+    names = SharedNames.new()
     create_topics(stack, {names.raw: 2, names.dlq: 1})
     return names
 
@@ -59,9 +58,8 @@ def _env(stack, names: Names, es_url: str | None = None) -> dict[str, str]:
 
 
 def _settled(oracle: Oracle, expected_docs: int, timeout: float) -> None:
-    ns = oracle.names.namespace
     wait_until(
-        lambda: es_count(oracle.stack, f"logs-logtrace.app-{ns}") >= expected_docs,
+        lambda: oracle.count() >= expected_docs,
         timeout,
         what=f"{expected_docs} documents",
     )
@@ -135,7 +133,9 @@ def test_mixed_item_statuses(stack, names, proxy, tmp_path: Path) -> None:
         worker.stop()
     accounting = oracle.check([worker.log_path])
     assert accounting.dead_lettered == len(events) - expected_docs > 0
-    assert metric_value(metrics, "logtrace_sink_documents_duplicate_total") > 0  # the 409s counted as delivered
+    assert (
+        metric_value(metrics, "logtrace_sink_documents_duplicate_total") > 0
+    )  # the 409s counted as delivered
     assert metric_value(metrics, "logtrace_sink_retries_total", status="429") > 0
     assert metric_value(metrics, "logtrace_sink_retries_total", status="503") > 0
 
@@ -148,9 +148,7 @@ def test_sigkill_mid_stream_with_oracle(stack, names, tmp_path: Path) -> None:
     env = _env(stack, names)
     first = WorkerProcess(env, tmp_path / "first.log").start()
     try:
-        wait_until(
-            lambda: es_count(stack, f"logs-logtrace.app-{names.namespace}") >= 300, 90, 0.1, what="under way"
-        )
+        wait_until(lambda: oracle.count() >= 300, 90, 0.2, what="under way")
     finally:
         first.kill()
     oracle.check_commits()

@@ -99,7 +99,9 @@ def test_prepare_redacts_docs_raw_and_dead_letters_by_default() -> None:
     source = Source("t", 0, 1)
     raw = b"level=info password=hunter2 msg=x"
     item = Item({"message": "password=hunter2"}, "logs", "app", "default", "id1", source, raw)
-    letter = DeadLetter("json_truncated", "parse_error", "near 'token=abc123'", b'{"token": "abc123', source, "id2")
+    letter = DeadLetter(
+        "json_truncated", "parse_error", "near 'token=abc123'", b'{"token": "abc123', source, "id2"
+    )
     decoded = Decoded(items=[item], dead=[letter])
     out = prepare(decoded, now_ns=10**18, started_ns=10**18, options=BatchOptions())
     assert "hunter2" not in out.pending[0].doc["message"]
