@@ -152,6 +152,10 @@ W_OPEN_TRACES = gauge("logtrace_worker_open_traces", "Traces open in this worker
 W_SPANS_TRACKED = counter(
     "logtrace_worker_trace_spans_tracked_total", "Span projections added to open traces."
 )
+W_PROJECTIONS_RECEIVED = counter(
+    "logtrace_worker_trace_projections_received_total",
+    "Trace projections (span and log refs) read from the internal trace-projections topic.",
+)
 W_TRACE_SUMMARIES = counter("logtrace_worker_trace_summaries_total", "Trace summaries emitted.")
 W_TRACE_EVICTIONS = counter(
     "logtrace_worker_trace_evictions_total", "Traces summarized early because the open-trace cap was reached."

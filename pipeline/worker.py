@@ -5,9 +5,10 @@ Agents (each `concurrency=1`, so a partition's batches are handled in offset ord
 - `otlp_spans`: OTLP trace requests -> span documents -> sink; span projections -> trace projections topic
   (or straight into the trace table when the input is partitioned by trace id).
 - `otlp_logs`: OTLP log requests -> log documents -> sink.
-- `trace_projections`: internal topic keyed by trace id -> trace table (changelog-backed) -> summaries.
-- `metric_partials`: internal topic keyed by metric key -> event-time windows -> metric documents.
-Every input agent also pre-aggregates its batch into metric partials, sent keyed by metric key.
+- `trace_projections`: internal topic partitioned by trace id -> trace table (changelog-backed) -> summaries.
+- `metric_partials`: internal topic partitioned by metric key -> event-time windows -> metric documents.
+Every input agent also pre-aggregates its batch into metric partials, sent by metric key. The internal
+sends are batched: one message per destination partition per input batch (`send_internal`).
 
 Commit guarantee. faust commits the offsets of *acknowledged* events, including on a graceful stop,
 and `take()` acknowledges its batch in a `finally` — even when the body raised or was cancelled. So the
@@ -38,13 +39,13 @@ backfill are capped at `max_open_traces` entries.
 
 Scaling. Run N workers with the same LOGTRACE_KAFKA_GROUP_ID: Kafka spreads every topic's partitions
 over them. Input topics: a worker processes the partitions it owns (more workers than partitions of a
-topic leaves some idle for that topic). Trace projections go through `<group>-trace-projections`, keyed
-by trace id, so every span and log of a trace reaches the one worker that owns that partition and its
-slice of the `traces` table (changelog `<group>-traces-changelog`, same partition count); metric
-partials go through `<group>-metric-partials`, keyed by metric key, to the worker owning that key's
-windows (`<group>-metric-windows-changelog`). LOGTRACE_INTERNAL_PARTITIONS (8) is the most workers that
-share the correlation and metric work. After a rebalance, a worker rebuilds the state of its new
-partitions from the changelogs before it processes their records.
+topic leaves some idle for that topic). Trace projections go through `<group>-trace-projections`,
+partitioned by trace id (`internal_partition`), so every span and log of a trace reaches the one worker
+that owns that partition and its slice of the `traces` table (changelog `<group>-traces-changelog`, same
+partition count); metric partials go through `<group>-metric-partials`, partitioned by metric key, to the
+worker owning that key's windows (`<group>-metric-windows-changelog`). LOGTRACE_INTERNAL_PARTITIONS (8)
+is the most workers that share the correlation and metric work. After a rebalance, a worker rebuilds the
+state of its new partitions from the changelogs before it processes their records.
 """
 
 import asyncio
@@ -59,6 +60,7 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 
 from pipeline import telemetry
 from pipeline.app import AckGate, OffsetGuard, PartitionState
@@ -66,7 +68,7 @@ from pipeline.config.elasticsearch import ElasticsearchSettings
 from pipeline.config.kafka import KafkaSettings
 from pipeline.config.sink import SinkSettings
 from pipeline.config.worker import WorkerSettings
-from pipeline.correlate.projection import decode_ref
+from pipeline.correlate.projection import decode_ref, decode_refs, encode_refs
 from pipeline.correlate.summary import summary_doc, summary_id_input
 from pipeline.correlate.tracker import TraceTracker
 from pipeline.enrich.batch import BatchOptions, Prepared, prepare
@@ -76,7 +78,7 @@ from pipeline.enrich.rules import TopicRules
 from pipeline.enrich.service import RootServices, ServiceBackfill
 from pipeline.logs import BATCH_ID, new_batch_id
 from pipeline.metrics.keys import OVERFLOW, Cardinality
-from pipeline.metrics.partials import Partial
+from pipeline.metrics.partials import Partial, decode_partials, encode_partials
 from pipeline.metrics.windows import WindowStore
 from pipeline.patterns import PatternConfig, PatternMiner
 from pipeline.records import Decoded, RawSpec, Record, decode_otlp_logs, decode_otlp_spans, decode_raw, zone
@@ -94,6 +96,27 @@ RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_s
 PATTERN_SAVE_INTERVAL_S = 30.0
 # Exit code of an unrecoverable failure (EX_SOFTWARE): the batch in hand is not committed.
 EXIT_FATAL = 70
+# Largest value of one internal-topic message; a partition's share of a batch is split above it
+# (faust's producer refuses requests over 1 MB by default).
+MAX_INTERNAL_MESSAGE_BYTES = 512 * 1024
+
+
+def internal_partition(key: bytes, partitions: int) -> int:
+    """The internal-topic partition of a trace id or metric key: Kafka's default partitioner (murmur2).
+
+    Every worker computes the same, and it is the partition a message keyed by `key` got before the
+    sends were batched, so state in the changelogs stays where it was.
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _encoded_chunks(items: list[Any], encode: Callable[[list[Any]], bytes]) -> list[bytes]:
+    """`encode(items)`, split in halves until each value is at most MAX_INTERNAL_MESSAGE_BYTES."""
+    value = encode(items)
+    if len(value) <= MAX_INTERNAL_MESSAGE_BYTES or len(items) < 2:
+        return [value]
+    half = len(items) // 2
+    return _encoded_chunks(items[:half], encode) + _encoded_chunks(items[half:], encode)
 
 
 def _fatal(what: str, exc: BaseException) -> None:
@@ -428,18 +451,34 @@ def install(app: faust.App, rt: Runtime) -> None:
         _install_patterns(app, rt)
 
     async def send_internal(prepared: Prepared, *, spans_direct: dict[str, int] | None = None) -> list[Any]:
-        """Queue the batch's projections and partials; the returned futures resolve when Kafka has them."""
-        futures = []
+        """Queue the batch's projections and partials; the returned futures resolve when Kafka has them.
+
+        One message (unkeyed, explicit partition) per destination partition per batch, carrying all of
+        the batch's projections (or partials) for that partition; the partition is `internal_partition`
+        of the trace id (metric key), so a trace's refs always reach the same partition and table slice.
+        """
+        projections: dict[int, list[Any]] = {}
+        partition_of: dict[str, int] = {}
         for projected in prepared.projections:
-            if spans_direct is not None and projected.trace_id in spans_direct:
+            trace_id = projected.trace_id
+            if spans_direct is not None and trace_id in spans_direct:
                 continue
-            futures.append(
-                await projections_topic.send(key=projected.trace_id.encode(), value=projected.ref.to_bytes())
-            )
+            partition = partition_of.get(trace_id)
+            if partition is None:
+                partition = partition_of[trace_id] = internal_partition(trace_id.encode(), partitions)
+            projections.setdefault(partition, []).append(projected)
+        partials: dict[int, list[Partial]] = {}
         for partial in prepared.partials:
-            futures.append(
-                await partials_topic.send(key=partial.key.token().encode(), value=partial.to_bytes())
+            partials.setdefault(internal_partition(partial.key.token().encode(), partitions), []).append(
+                partial
             )
+        futures = []
+        for partition, pairs in projections.items():
+            for value in _encoded_chunks(pairs, encode_refs):
+                futures.append(await projections_topic.send(key=None, value=value, partition=partition))
+        for partition, group in partials.items():
+            for value in _encoded_chunks(group, encode_partials):
+                futures.append(await partials_topic.send(key=None, value=value, partition=partition))
         return futures
 
     async def run_batches(
@@ -590,14 +629,18 @@ def install(app: faust.App, rt: Runtime) -> None:
         grouped: list[Any] = []
         for record in records:
             try:
-                ref = decode_ref(record.value or b"")
+                if record.key:  # one ref keyed by its trace id (written before the sends were batched)
+                    pairs = [(record.key.decode(errors="replace"), decode_ref(record.value or b""))]
+                else:
+                    pairs = decode_refs(record.value or b"")
             except ValueError as exc:
                 log.warning("skipping an unreadable trace projection: %s", exc)
                 continue
-            trace_id = (record.key or b"").decode(errors="replace")
-            grouped.append((trace_id, ref))
-            refs[trace_id] = record.partition
+            for trace_id, ref in pairs:
+                grouped.append((trace_id, ref))
+                refs[trace_id] = record.partition
         rt.count_batch("trace_projections", records, None)
+        telemetry.W_PROJECTIONS_RECEIVED.inc(len(grouped))
         closed = _track(rt, traces_table, grouped, refs)
         if closed:
             await rt.deliver(closed)
@@ -617,15 +660,20 @@ def install(app: faust.App, rt: Runtime) -> None:
         now = time.time_ns()
         for record in records:
             try:
-                partial = Partial.from_bytes(record.value or b"")
+                if record.key:  # one partial keyed by its metric key (written before the sends were batched)
+                    partials = [Partial.from_bytes(record.value or b"")]
+                else:
+                    partials = decode_partials(record.value or b"")
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping an unreadable metric partial: %s", exc)
                 continue
-            added = rt.windows_for(windows_table, record.partition)[1].add(partial, now)
-            if added.late:
-                telemetry.W_METRIC_LATE.labels(partial.key.metricset).inc(partial.stats.count)
-            if added.overflowed:
-                telemetry.W_METRIC_OVERFLOW.labels(partial.key.metricset).inc(partial.stats.count)
+            store = rt.windows_for(windows_table, record.partition)[1]
+            for partial in partials:
+                added = store.add(partial, now)
+                if added.late:
+                    telemetry.W_METRIC_LATE.labels(partial.key.metricset).inc(partial.stats.count)
+                if added.overflowed:
+                    telemetry.W_METRIC_OVERFLOW.labels(partial.key.metricset).inc(partial.stats.count)
         rt.count_batch("metric_partials", records, None)
 
     @app.agent(partials_topic, name="metric_partials", concurrency=1)

@@ -1,11 +1,14 @@
 """Compact projections of span and trace-carrying log documents, re-keyed by trace id to one worker.
 
-The worker sends `projected.ref.to_bytes()` with `projected.trace_id` as the Kafka key through the
-internal topic (the full document goes to the sink directly), and reads it back with `decode_ref`.
-The trace id is the key, so the refs leave it out: they are also what a trace's state stores per span.
+The worker sends the projections of a batch through the internal topic (the full document goes to the
+sink directly), one message per destination partition: `encode_refs` of the (trace id, ref) pairs,
+read back with `decode_refs`. A single ref's `to_bytes()` (a message keyed by its trace id, the format
+before batching) is still read with `decode_ref`. The refs leave the trace id out: they are also what a
+trace's state stores per span.
 The field readers here are shared with the metrics: they never raise on a hostile document.
 """
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import orjson
@@ -138,3 +141,29 @@ def decode_ref(data: bytes) -> Ref:
     if kind is None or len(fields) != len(kind._fields):
         raise ValueError(f"unknown projection shape: tag {tag!r} with {len(fields)} fields")
     return kind(*fields)
+
+
+def _row(trace_id: str, ref: Ref) -> list[Any]:
+    return [trace_id, _SPAN_TAG if isinstance(ref, SpanRef) else _LOG_TAG, *ref]
+
+
+def encode_refs(pairs: Iterable[tuple[str, Ref]]) -> bytes:
+    """Many projections in one internal-topic value: a JSON array of `[trace_id, tag, *fields]` rows."""
+    return orjson.dumps([_row(trace_id, ref) for trace_id, ref in pairs])
+
+
+def decode_refs(data: bytes) -> list[tuple[str, Ref]]:
+    """The (trace id, ref) pairs of an `encode_refs()` value; ValueError when the bytes are not one."""
+    rows: Any = orjson.loads(data)
+    if not isinstance(rows, list):
+        raise ValueError("projection batch is not a JSON array")
+    out: list[tuple[str, Ref]] = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) < 2 or not isinstance(row[0], str):
+            raise ValueError("projection batch row is not [trace_id, tag, ...]")
+        tag, fields = row[1], row[2:]
+        kind = _KINDS.get(tag) if isinstance(tag, str) else None
+        if kind is None or len(fields) != len(kind._fields):
+            raise ValueError(f"unknown projection shape: tag {tag!r} with {len(fields)} fields")
+        out.append((row[0], kind(*fields)))
+    return out

@@ -58,21 +58,46 @@ class Partial:
     # The latest event time in this partial: what moves the owner's watermark.
     max_event_ns: int
 
-    def to_bytes(self) -> bytes:
-        """The partials topic's value (its key is `key.token()`)."""
-        return orjson.dumps({
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict: one element of a partials batch (see `to_bytes`)."""
+        return {
             "window_start_ns": self.window_start_ns,
             "key": self.key.to_json(),
             "stats": self.stats.to_json(),
             "max_event_ns": self.max_event_ns,
-        })
+        }
+
+    def to_bytes(self) -> bytes:
+        """One partial as a partials-topic value (keyed by `key.token()`; the format before batching)."""
+        return orjson.dumps(self.to_json())
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> "Partial":
+        """The partial `to_json()` described."""
+        return cls(
+            row["window_start_ns"],
+            MetricKey.from_json(row["key"]),
+            Stats.from_json(row["stats"]),
+            row["max_event_ns"],
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Partial":
         """The partial `to_bytes()` wrote."""
-        row = orjson.loads(data)
-        return cls(row["window_start_ns"], MetricKey.from_json(row["key"]), Stats.from_json(row["stats"]),
-                   row["max_event_ns"])
+        return cls.from_json(orjson.loads(data))
+
+
+def encode_partials(partials: Iterable["Partial"]) -> bytes:
+    """Many partials in one partials-topic value: a JSON array of `to_json()` dicts."""
+    return orjson.dumps([partial.to_json() for partial in partials])
+
+
+def decode_partials(data: bytes) -> list["Partial"]:
+    """The partials of an `encode_partials()` value; ValueError, KeyError or TypeError when malformed."""
+    rows = orjson.loads(data)
+    if not isinstance(rows, list):
+        raise ValueError("partials batch is not a JSON array")
+    return [Partial.from_json(row) for row in rows]
 
 
 def _duration(doc: Doc) -> int | None:

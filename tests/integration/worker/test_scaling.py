@@ -107,10 +107,7 @@ def test_input_partitioned_by_trace_id_skips_the_repartition(devstack, tmp_path)
         worker.stop()
     # No span projection went through the repartition topic: only the logs' projections did.
     logs_with_ids = sum(trace.logs for trace in batch.traces)
-    assert (
-        metric_value(text, "logtrace_worker_records_consumed_total", topic=f"{names.group}-trace-projections")
-        == logs_with_ids
-    )
+    assert metric_value(text, "logtrace_worker_trace_projections_received_total") == logs_with_ids
     es_request(devstack, "POST", f"/traces-logtrace.summary-{ns}/_refresh")
     by_trace = {doc["trace.id"]: doc for doc in es_search(devstack, f"traces-logtrace.summary-{ns}")}
     assert len(by_trace) == len(batch.traces)

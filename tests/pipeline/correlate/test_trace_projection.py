@@ -1,6 +1,7 @@
 """Span and log projections: what the worker re-keys by trace id through the internal topic."""
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 from trace_docs import T0, TRACE, log_doc, span_doc
@@ -12,10 +13,13 @@ from pipeline.correlate.projection import (
     Projected,
     SpanRef,
     decode_ref,
+    decode_refs,
+    encode_refs,
     log_projection,
     project,
     span_projection,
 )
+from pipeline.worker import internal_partition
 
 FIELDS = ["@timestamp", "trace.id", "span.id", "parent.id", "span.name", "service.name", "event.start",
           "event.end", "event.duration", "event.outcome", "span.status.code", "log.level"]
@@ -101,6 +105,21 @@ class TestWireFormat:
         """A span ref is a JSON array of well under 200 bytes."""
         assert len(SpanRef("b" * 16, "a" * 16, "GET /users/:id", "cart", T0, T0 + 5, False).to_bytes()) < 200
 
+    def test_batch_round_trip(self):
+        """encode_refs then decode_refs gives back the (trace id, ref) pairs in order."""
+        pairs = [(TRACE, SpanRef("b" * 16, None, "GET /", "cart", T0, T0 + 5, True)), (TRACE, LogRef("warn")),
+                 ("c" * 32, LogRef(None))]
+        assert decode_refs(encode_refs(pairs)) == pairs
+        assert decode_refs(encode_refs([])) == []
+
+    @pytest.mark.parametrize(
+        "data", [b"{}", b'["s"]', b'[["t", "x", 1]]', b'[["t", "s", 1]]', b'[[1, "l", null]]', b"nope"]
+    )
+    def test_batch_rejects_what_is_not_refs(self, data):
+        """Bytes that are not an encode_refs() value raise ValueError."""
+        with pytest.raises(ValueError):
+            decode_refs(data)
+
     @pytest.mark.parametrize("data", [b"{}", b"[]", b'["x", 1]', b'["s", 1]', b'[["s"]]', b"nope"])
     def test_rejects_what_is_not_a_ref(self, data):
         """Bytes that are not a tagged ref raise ValueError (the worker dead-letters them)."""
@@ -132,3 +151,11 @@ class TestArbitraryDocuments:
         projected = project(doc)
         if projected is not None:
             assert decode_ref(projected.ref.to_bytes()) == projected.ref
+
+
+class TestInternalPartition:
+    @given(st.binary(min_size=1, max_size=64), st.integers(1, 64))
+    def test_same_as_kafkas_default_partitioner(self, key, partitions):
+        """The batched sends' partition of a key is the one a message keyed by it got before batching."""
+        every = list(range(partitions))
+        assert internal_partition(key, partitions) == DefaultPartitioner()(key, every, every)

@@ -6,7 +6,7 @@ from metric_docs import T0, at, log, span
 
 from parsers.timefmt import MAX_NS, NS_PER_S, ns_to_iso
 from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, LOG_PATTERNS, SPAN_RED, MetricKey
-from pipeline.metrics.partials import Partial, aggregate
+from pipeline.metrics.partials import Partial, aggregate, decode_partials, encode_partials
 
 FIELDS = ["@timestamp", "span.name", "span.kind", "service.name", "http.route", "event.duration",
           "event.outcome", "span.status.code", "log.level", "http.response.status_code", "log.pattern.id"]
@@ -90,6 +90,13 @@ class TestAggregate:
             assert (restored.window_start_ns, restored.key, restored.max_event_ns) == (
                 partial.window_start_ns, partial.key, partial.max_event_ns)
             assert restored.stats.to_json() == partial.stats.to_json()
+
+    def test_partials_batch_round_trip(self):
+        """decode_partials(encode_partials()) gives back equal partials, in order."""
+        partials = aggregate([span(1, 100), span(2, 5_000), log(3, status=404, duration=9)])
+        restored = decode_partials(encode_partials(partials))
+        assert [(p.window_start_ns, p.key, p.max_event_ns, p.stats.to_json()) for p in restored] == [
+            (p.window_start_ns, p.key, p.max_event_ns, p.stats.to_json()) for p in partials]
 
     @given(st.lists(st.dictionaries(st.sampled_from(FIELDS), VALUES), max_size=20), st.integers(1, 3600))
     def test_arbitrary_documents_never_raise(self, docs, window_s):
