@@ -87,7 +87,8 @@ _DEFAULT_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("stripe_key", r"\b[sr]k_live_[A-Za-z0-9]{16,}", ""),
 )
 # Card numbers start with 2-6 (Mastercard 2/5, Amex 3, Visa 4, Discover 6): a 13-digit epoch in ms does not.
-_CARD = r"(?<![\d.])[2-6](?:[ -]?\d){12,18}(?![\d.])"
+# Bounded by non-alphanumerics: digits inside a hex id or hash (`53247065705843fe`) are not a card.
+_CARD = r"(?<![0-9A-Za-z.])[2-6](?:[ -]?\d){12,18}(?![0-9A-Za-z.])"
 
 
 def luhn_ok(digits: str) -> bool:
