@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests use as real peers: kcat (produces compressed records), docker-compose (validates
 # docker-compose.yml without an engine), prometheus + prometheus-alertmanager (promtool, amtool and the
-# real servers of the alerting tests).
-DEB_PACKAGES := kcat docker-compose prometheus prometheus-alertmanager
+# real servers of the alerting tests), openssl (the throwaway CA and certificates of the TLS/auth tests).
+DEB_PACKAGES := kcat docker-compose prometheus prometheus-alertmanager openssl
 
 .PHONY: run test install system-deps stack lint down
 

@@ -1,5 +1,9 @@
 """Local dev stack: a real Kafka 4 (KRaft) broker and a real Elasticsearch 8 node on 127.0.0.1, no Docker.
 
+An opt-in secure mode (`secure=True`, for a separate state dir) adds TLS and authentication: a throwaway CA,
+Elasticsearch with security on (HTTPS, a file-realm superuser), Kafka listeners SASL_SSL (SCRAM-SHA-512) and
+SSL with required client certificates (mTLS) next to the plaintext one.
+
 Binaries come from Maven (devstack/pom.xml) into a state dir outside the checkout. A process counts as ours
 only if it is `java` with our main class and state dir in its command line (pid files are checked against
 that), and nothing is deleted from a state dir that lacks our marker file: a past `reset` fed an empty state
@@ -12,15 +16,19 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import dataclasses
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import time
@@ -46,6 +54,16 @@ MARKER_NAME = ".logtrace-devstack"
 ES_USER = "logtrace-es"
 ES_CLUSTER_NAME = "logtrace-dev"
 PROBE_TOPIC = "__logtrace_devstack_probe"
+# Secure mode: the file-realm superuser of Elasticsearch; Kafka's SCRAM users: a super user (the health
+# probe) and an ordinary one that may do nothing until ACLs allow it (as on a real cluster).
+ES_SUPERUSER = "logtrace-admin"
+KAFKA_SCRAM_USER = "logtrace"
+KAFKA_SCRAM_ADMIN = "logtrace-admin"
+# Principal of the mTLS client certificate (Kafka's default mapping of the subject DN).
+KAFKA_MTLS_PRINCIPAL = "User:CN=logtrace-client"
+KAFKA_SCRAM_MECHANISM = "SCRAM-SHA-512"
+# Days the throwaway certificates are valid (a secure state dir older than that needs `reset` + new dir).
+CERT_DAYS = 825
 MIN_JAVA = 17
 POM_PATH = Path(__file__).resolve().parents[1] / "devstack" / "pom.xml"
 HOST = "127.0.0.1"
@@ -117,6 +135,20 @@ class DevStackSettings(BaseSettings):
     # Kafka / Elasticsearch versions; None = the defaults in devstack/pom.xml.
     kafka_version: str | None = Field(default=None, pattern=r"^[0-9][0-9A-Za-z.\-]*$")
     es_version: str | None = Field(default=None, pattern=r"^[0-9][0-9A-Za-z.\-]*$")
+    # Secure mode, for tests of TLS and authentication; use it with its own state dir and ports. Adds a
+    # throwaway CA and server/client certificates (`<state_dir>/security/`, made with the `openssl` CLI),
+    # Elasticsearch with security on and HTTPS (superuser `logtrace-admin` in the file realm), and two Kafka
+    # listeners: SASL_SSL with SCRAM-SHA-512 and SSL requiring a client certificate, with ACLs enforced
+    # (StandardAuthorizer): the SCRAM user `logtrace` and the client certificate's principal
+    # `User:CN=logtrace-client` may do nothing until ACLs allow it; `logtrace-admin` (SCRAM) is a super
+    # user. The plaintext listener stays for the controller, inter-broker traffic and admin work in tests
+    # (its principal ANONYMOUS is a super user: loopback only). Random
+    # passwords are generated once into `security/credentials.json` (mode 600); `DevStack.security()`.
+    secure: bool = False
+    # Secure mode only: TCP port on 127.0.0.1 of Kafka's SASL_SSL (SCRAM-SHA-512) listener.
+    kafka_sasl_ssl_port: int = Field(default=9094, ge=1024, le=65535)
+    # Secure mode only: TCP port on 127.0.0.1 of Kafka's SSL listener with required client certificates.
+    kafka_ssl_port: int = Field(default=9095, ge=1024, le=65535)
 
     @field_validator("state_dir", mode="before")
     @classmethod
@@ -137,7 +169,10 @@ class DevStackSettings(BaseSettings):
     @model_validator(mode="after")
     def _distinct_ports(self) -> DevStackSettings:
         seen: dict[int, str] = {}
-        for name in ("kafka_port", "kafka_controller_port", "es_port", "es_transport_port"):
+        names = ["kafka_port", "kafka_controller_port", "es_port", "es_transport_port"]
+        if self.secure:
+            names += ["kafka_sasl_ssl_port", "kafka_ssl_port"]
+        for name in names:
             port = getattr(self, name)
             if port in seen:
                 raise ValueError(f"{seen[port]} and {name} must differ (both are {port})")
@@ -151,8 +186,18 @@ class DevStackSettings(BaseSettings):
 
     @property
     def es_url(self) -> str:
-        """Elasticsearch HTTP base URL."""
-        return f"http://{HOST}:{self.es_port}"
+        """Elasticsearch HTTP base URL (https in secure mode)."""
+        return f"{'https' if self.secure else 'http'}://{HOST}:{self.es_port}"
+
+    @property
+    def kafka_sasl_ssl_bootstrap(self) -> str:
+        """Secure mode: bootstrap address of the SASL_SSL (SCRAM-SHA-512) listener."""
+        return f"{HOST}:{self.kafka_sasl_ssl_port}"
+
+    @property
+    def kafka_ssl_bootstrap(self) -> str:
+        """Secure mode: bootstrap address of the SSL listener that requires a client certificate."""
+        return f"{HOST}:{self.kafka_ssl_port}"
 
 
 @dataclass(frozen=True)
@@ -238,6 +283,46 @@ class StackPaths:
     def es_launcher_out(self) -> Path:
         return self.es_dir / "launcher.out"
 
+    @property
+    def security(self) -> Path:
+        """Secure mode: certificates, keys and the generated credentials."""
+        return self.root / "security"
+
+    @property
+    def credentials(self) -> Path:
+        return self.security / "credentials.json"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.security / "ca.pem"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.security / "ca.key"
+
+    @property
+    def server_cert(self) -> Path:
+        """Certificate of both servers: CN localhost, SAN IP:127.0.0.1 and DNS:localhost."""
+        return self.security / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.security / "server.key"
+
+    @property
+    def server_keystore(self) -> Path:
+        """PKCS#12 of the server key and chain, for Kafka."""
+        return self.security / "server.p12"
+
+    @property
+    def client_cert(self) -> Path:
+        """Client certificate (CN logtrace-client) for Kafka's mTLS listener."""
+        return self.security / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.security / "client.key"
+
     def kafka_libs(self, version: str) -> Path:
         return self.cache / f"kafka-{version}"
 
@@ -269,6 +354,38 @@ class JavaRuntime:
 
 
 @dataclass(frozen=True)
+class SecureAccess:
+    """Secure mode: where the secured listeners are and how to authenticate (throwaway secrets)."""
+
+    ca_file: Path  # PEM of the CA that signed both servers' certificate
+    client_cert: Path  # PEM client certificate (signed by the same CA) for Kafka's mTLS listener
+    client_key: Path  # its unencrypted private key
+    es_url: str  # https://127.0.0.1:<es_port>
+    es_username: str  # file-realm superuser
+    es_password: str = dataclasses.field(repr=False)
+    kafka_sasl_ssl_bootstrap: str = ""  # SASL_SSL listener, SCRAM-SHA-512
+    kafka_ssl_bootstrap: str = ""  # SSL listener, client certificate required
+    kafka_username: str = KAFKA_SCRAM_USER  # no rights until ACLs grant them (principal User:logtrace)
+    kafka_password: str = dataclasses.field(default="", repr=False)
+    kafka_admin_username: str = KAFKA_SCRAM_ADMIN  # a Kafka super user
+    kafka_admin_password: str = dataclasses.field(default="", repr=False)
+    kafka_mtls_principal: str = KAFKA_MTLS_PRINCIPAL  # no rights until ACLs grant them
+    kafka_mechanism: str = KAFKA_SCRAM_MECHANISM
+
+    def es_basic_auth(self) -> str:
+        """The `Authorization` header value of the superuser."""
+        token = base64.b64encode(f"{self.es_username}:{self.es_password}".encode()).decode()
+        return f"Basic {token}"
+
+    def ssl_context(self, client_cert: bool = False) -> ssl.SSLContext:
+        """A client TLS context trusting only our CA; with `client_cert`, presenting our client cert."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        if client_cert:
+            context.load_cert_chain(str(self.client_cert), str(self.client_key))
+        return context
+
+
+@dataclass(frozen=True)
 class UpResult:
     """What `up()` did and where the services listen."""
 
@@ -277,6 +394,7 @@ class UpResult:
     already_running: bool  # nothing had to be started
     started: tuple[Service, ...]
     timings: dict[str, float]  # seconds; keys: resolve_s, es_unpack_s, kafka_ready_s, es_ready_s, total_s
+    security: SecureAccess | None = None  # secure mode only
 
 
 @dataclass(frozen=True)
@@ -522,11 +640,21 @@ def _quiet_logger(name: str) -> Iterator[None]:
         logger.setLevel(previous)
 
 
-async def _produce_probe(bootstrap: str, timeout_s: float) -> None:
+async def _produce_probe(bootstrap: str, timeout_s: float, security: SecureAccess | None = None) -> None:
+    auth: dict[str, object] = {}
+    if security is not None:
+        auth = {
+            "security_protocol": "SASL_SSL",
+            "ssl_context": security.ssl_context(),
+            "sasl_mechanism": security.kafka_mechanism,
+            "sasl_plain_username": security.kafka_admin_username,
+            "sasl_plain_password": security.kafka_admin_password,
+        }
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id="logtrace-devstack-probe",
         request_timeout_ms=max(1000, int(timeout_s * 1000)),
+        **auth,
     )
     try:
         await asyncio.wait_for(producer.start(), timeout_s)
@@ -536,21 +664,32 @@ async def _produce_probe(bootstrap: str, timeout_s: float) -> None:
             await producer.stop()
 
 
-def kafka_accepts_produce(bootstrap: str, timeout_s: float) -> bool:
-    """True when the broker at `bootstrap` acknowledges one record to PROBE_TOPIC within `timeout_s`."""
+def kafka_accepts_produce(bootstrap: str, timeout_s: float, security: SecureAccess | None = None) -> bool:
+    """True when the broker at `bootstrap` acknowledges one record to PROBE_TOPIC within `timeout_s`.
+
+    With `security`, `bootstrap` is the SASL_SSL listener and the probe authenticates with SCRAM over TLS.
+    """
     # A private event loop in a worker thread: callers may already be inside a running loop.
     with _quiet_logger("aiokafka"), concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         try:
-            pool.submit(asyncio.run, _produce_probe(bootstrap, timeout_s)).result()
-        except (KafkaError, OSError, TimeoutError):
+            pool.submit(asyncio.run, _produce_probe(bootstrap, timeout_s, security)).result()
+        except (KafkaError, OSError, TimeoutError, ssl.SSLError):
             return False
     return True
 
 
-def es_health(es_url: str, timeout_s: float = 2.0) -> str | None:
-    """The cluster health colour, or None when Elasticsearch does not answer."""
+def es_health(es_url: str, timeout_s: float = 2.0, security: SecureAccess | None = None) -> str | None:
+    """The cluster health colour, or None when Elasticsearch does not answer.
+
+    With `security`, the request authenticates as the superuser and trusts only our CA.
+    """
+    request = urllib.request.Request(f"{es_url}/_cluster/health?timeout=1s")
+    context = None
+    if security is not None:
+        request.add_header("Authorization", security.es_basic_auth())
+        context = security.ssl_context()
     try:
-        with urllib.request.urlopen(f"{es_url}/_cluster/health?timeout=1s", timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
             return str(json.load(response).get("status"))
     except (OSError, ValueError):  # URLError and HTTPError are OSErrors; ValueError = bad JSON
         return None
@@ -571,18 +710,52 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _kafka_properties(settings: DevStackSettings, paths: StackPaths) -> str:
+def _kafka_security_properties(settings: DevStackSettings, paths: StackPaths, keystore_password: str) -> str:
+    """Secure mode: the SASL_SSL and SSL listeners' TLS and SASL settings."""
+    return f"""\
+# Secure mode: SASL_SSL (SCRAM-SHA-512, users created at storage format) and SSL with client certificates.
+sasl.enabled.mechanisms={KAFKA_SCRAM_MECHANISM}
+listener.name.sasl_ssl.{KAFKA_SCRAM_MECHANISM.lower()}.sasl.jaas.config=\
+org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location={paths.server_keystore}
+ssl.keystore.password={keystore_password}
+ssl.key.password={keystore_password}
+ssl.truststore.type=PEM
+ssl.truststore.location={paths.ca_cert}
+listener.name.ssl.ssl.client.auth=required
+# ACLs: deny by default. Super users: ANONYMOUS (the plaintext listener and the controller, loopback
+# only: test-side admin) and the SCRAM user {KAFKA_SCRAM_ADMIN} (the health probe).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:{KAFKA_SCRAM_ADMIN}
+allow.everyone.if.no.acl.found=false
+"""
+
+
+def _kafka_properties(settings: DevStackSettings, paths: StackPaths, keystore_password: str = "") -> str:
+    listeners = (
+        f"PLAINTEXT://{HOST}:{settings.kafka_port},CONTROLLER://{HOST}:{settings.kafka_controller_port}"
+    )
+    advertised = f"PLAINTEXT://{HOST}:{settings.kafka_port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    security = ""
+    if settings.secure:
+        secured = f"SASL_SSL://{settings.kafka_sasl_ssl_bootstrap},SSL://{settings.kafka_ssl_bootstrap}"
+        listeners += f",{secured}"
+        advertised += f",{secured}"
+        protocols += ",SASL_SSL:SASL_SSL,SSL:SSL"
+        security = _kafka_security_properties(settings, paths, keystore_password)
     return f"""\
 # Written by `logtrace dev up` on every start; edit pipeline/devstack.py instead.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@{HOST}:{settings.kafka_controller_port}
-listeners=PLAINTEXT://{HOST}:{settings.kafka_port},CONTROLLER://{HOST}:{settings.kafka_controller_port}
-advertised.listeners=PLAINTEXT://{HOST}:{settings.kafka_port}
+listeners={listeners}
+advertised.listeners={advertised}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={paths.kafka_data}
+listener.security.protocol.map={protocols}
+{security}log.dirs={paths.kafka_data}
 num.partitions=4
 auto.create.topics.enable=true
 default.replication.factor=1
@@ -640,6 +813,32 @@ cluster.max_shards_per_node: 5000
 """
 
 
+def _es_secure_yml(settings: DevStackSettings, paths: StackPaths) -> str:
+    """Secure mode: the same node with security on, HTTPS with our certificate and the file realm."""
+    plain = _es_yml(settings, paths).replace("xpack.security.enabled: false\n", "")
+    return f"""{plain}\
+# Secure mode: users in config/users (file realm; superuser {ES_SUPERUSER}), API keys and the native
+# realm in the .security index; HTTPS with the throwaway certificate (copied into config/certs).
+xpack.security.enabled: true
+xpack.security.authc.api_key.enabled: true
+xpack.security.http.ssl.enabled: true
+xpack.security.http.ssl.certificate: certs/server.pem
+xpack.security.http.ssl.key: certs/server.key
+xpack.security.http.ssl.certificate_authorities: [certs/ca.pem]
+xpack.security.transport.ssl.enabled: false
+# File realm changes (users, users_roles, roles.yml) apply within a second.
+resource.reload.interval.high: 1s
+"""
+
+
+def es_file_realm_hash(password: str, salt: bytes | None = None) -> str:
+    """The `{PBKDF2}` hash Elasticsearch's file realm accepts in config/users (PBKDF2-HMAC-SHA512,
+    10000 rounds, 32-byte salt and key, as ES's own Hasher.PBKDF2 writes it)."""
+    salt = salt if salt is not None else os.urandom(32)
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 10000, 32)
+    return f"{{PBKDF2}}10000${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
 # ---------------------------------------------------------------------------------------------- the stack
 
 
@@ -661,6 +860,7 @@ class DevStack:
         timings: dict[str, float] = {}
         self._prepare_state_dir()
         with self._locked():
+            security = self._ensure_security(timings) if self.settings.secure else None
             to_start = [service for service in SERVICES if self._pid(service) is None]
             java = None
             if to_start:
@@ -700,6 +900,7 @@ class DevStack:
             already_running=not to_start,
             started=tuple(to_start),
             timings=timings,
+            security=security,
         )
 
     def down(self) -> dict[Service, float | None]:
@@ -723,15 +924,52 @@ class DevStack:
                     detail += f"; port {port} is held by {port_holder(port) or 'another process'}"
                 result.append(ServiceStatus(service, None, address, False, detail))
             elif service == "kafka":
-                healthy = kafka_accepts_produce(address, timeout_s=5.0)
+                healthy = self._kafka_ready(timeout_s=5.0)
                 detail = "accepts produce" if healthy else "running, not accepting produce yet"
+                if self.settings.secure:
+                    detail += " (SASL_SSL, SCRAM)"
                 result.append(ServiceStatus(service, pid, address, healthy, detail))
             else:
-                colour = es_health(address)
+                colour = es_health(address, security=self._security_if_any())
                 healthy = colour in ("green", "yellow")
                 detail = f"cluster health {colour}" if colour else "running, HTTP not answering yet"
                 result.append(ServiceStatus(service, pid, address, healthy, detail))
         return result
+
+    def security(self) -> SecureAccess:
+        """Secure mode: CA, client certificate, listeners and the generated credentials of this stack."""
+        if not self.settings.secure:
+            raise DevStackError("the dev stack is not in secure mode (LOGTRACE_DEV_SECURE)")
+        paths = self.paths
+        try:
+            secret = json.loads(paths.credentials.read_text())
+        except (OSError, ValueError):
+            raise DevStackError(
+                f"no credentials at {paths.credentials}; `up` generates them in secure mode"
+            ) from None
+        return SecureAccess(
+            ca_file=paths.ca_cert,
+            client_cert=paths.client_cert,
+            client_key=paths.client_key,
+            es_url=self.settings.es_url,
+            es_username=ES_SUPERUSER,
+            es_password=secret["es_password"],
+            kafka_sasl_ssl_bootstrap=self.settings.kafka_sasl_ssl_bootstrap,
+            kafka_ssl_bootstrap=self.settings.kafka_ssl_bootstrap,
+            kafka_password=secret["kafka_password"],
+            kafka_admin_password=secret["kafka_admin_password"],
+        )
+
+    def _security_if_any(self) -> SecureAccess | None:
+        return self.security() if self.settings.secure else None
+
+    def _kafka_ready(self, timeout_s: float) -> bool:
+        """Kafka takes a produce: on the plaintext listener, or in secure mode over SASL_SSL with SCRAM."""
+        if self.settings.secure:
+            return kafka_accepts_produce(
+                self.settings.kafka_sasl_ssl_bootstrap, timeout_s, security=self.security()
+            )
+        return kafka_accepts_produce(self.settings.kafka_bootstrap, timeout_s=timeout_s)
 
     def logs(self, service: Service, lines: int = 50) -> list[str]:
         """The last `lines` lines of a service's main log ([] before it first ran)."""
@@ -839,10 +1077,16 @@ class DevStack:
     def _ports(self, service: Service) -> list[tuple[str, int, str]]:
         s = self.settings
         if service == "kafka":
-            return [
+            ports = [
                 ("kafka_port", s.kafka_port, "Kafka client listener"),
                 ("kafka_controller_port", s.kafka_controller_port, "Kafka controller listener"),
             ]
+            if s.secure:
+                ports += [
+                    ("kafka_sasl_ssl_port", s.kafka_sasl_ssl_port, "Kafka SASL_SSL listener"),
+                    ("kafka_ssl_port", s.kafka_ssl_port, "Kafka SSL (mTLS) listener"),
+                ]
+            return ports
         return [
             ("es_port", s.es_port, "Elasticsearch HTTP"),
             ("es_transport_port", s.es_transport_port, "Elasticsearch transport"),
@@ -966,7 +1210,8 @@ class DevStack:
         kafka_version, _ = self.versions
         for directory in (paths.kafka_dir, paths.kafka_data, paths.kafka_logs):
             directory.mkdir(exist_ok=True)
-        _write_if_changed(paths.kafka_config, _kafka_properties(self.settings, paths))
+        keystore_password = self._secret("keystore_password") if self.settings.secure else ""
+        _write_if_changed(paths.kafka_config, _kafka_properties(self.settings, paths, keystore_password))
         _write_if_changed(paths.kafka_log4j, _kafka_log4j(paths))
         classpath = f"{paths.kafka_libs(kafka_version)}/*"
         if not (paths.kafka_data / "meta.properties").exists():
@@ -995,6 +1240,14 @@ class DevStack:
             # `=`: a random id may start with '-', which would read as an option.
             f"--cluster-id={new_cluster_id()}", "--config", str(self.paths.kafka_config),
         ]  # fmt: skip
+        if self.settings.secure:
+            # The SCRAM user is stored in the cluster metadata from the start (no admin tool needed).
+            for user, key in (
+                (KAFKA_SCRAM_USER, "kafka_password"),
+                (KAFKA_SCRAM_ADMIN, "kafka_admin_password"),
+            ):
+                password = self._secret(key)
+                command.append(f"--add-scram={KAFKA_SCRAM_MECHANISM}=[name={user},password={password}]")
         try:
             with out_file.open("wb") as out:
                 done = subprocess.run(
@@ -1024,7 +1277,7 @@ class DevStack:
                     f"Kafka exited during startup (exit {code})\n"
                     f"{_tail_block(self.paths.kafka_out, self.paths.kafka_log)}"
                 )
-            if kafka_accepts_produce(bootstrap, timeout_s=min(remaining, 10.0)):
+            if self._kafka_ready(timeout_s=min(remaining, 10.0)):
                 return
             time.sleep(_POLL_S)
 
@@ -1082,7 +1335,11 @@ class DevStack:
             (staging / home.name).rename(home)
             _safe_rmtree(staging, paths.root)
             timings["es_unpack_s"] = time.monotonic() - began
-        _write_if_changed(home / "config" / "elasticsearch.yml", _es_yml(self.settings, paths))
+        if self.settings.secure:
+            self._install_es_security(home)
+            _write_if_changed(home / "config" / "elasticsearch.yml", _es_secure_yml(self.settings, paths))
+        else:
+            _write_if_changed(home / "config" / "elasticsearch.yml", _es_yml(self.settings, paths))
         paths.es_pid.unlink(missing_ok=True)
         command = [str(home / "bin" / "elasticsearch"), "-d", "-p", str(paths.es_pid)]
         account = self._es_account()
@@ -1113,13 +1370,14 @@ class DevStack:
     def _wait_es(self, deadline: float, launcher: subprocess.Popen[bytes] | None) -> None:
         url = self.settings.es_url
         logs = (self.paths.es_launcher_out, self.paths.es_log)
+        security = self._security_if_any()
         while True:
             code = launcher.poll() if launcher is not None else None
             if code not in (None, 0):
                 raise DevStackError(
                     f"Elasticsearch failed to start (launcher exit {code})\n" + _tail_block(*logs)
                 )
-            if es_health(url) in ("green", "yellow"):
+            if es_health(url, security=security) in ("green", "yellow"):
                 return
             # A finished launcher (or a stack found running) leaves the node itself to watch.
             if (launcher is None or code == 0) and self._pid("es") is None:
@@ -1130,3 +1388,155 @@ class DevStack:
                     f"(raise LOGTRACE_DEV_START_TIMEOUT_S if it is just slow)\n{_tail_block(*logs)}"
                 )
             time.sleep(_POLL_S)
+
+    # --------------------------------------------------------------------------- secure mode
+
+    def _secret(self, name: str) -> str:
+        return str(json.loads(self.paths.credentials.read_text())[name])
+
+    def _ensure_security(self, timings: dict[str, float]) -> SecureAccess:
+        """Secure mode: generate the CA, certificates and passwords once; later calls reuse them."""
+        paths = self.paths
+        began = time.monotonic()
+        if not paths.credentials.exists():
+            if (paths.kafka_data / "meta.properties").exists():
+                raise DevStackError(
+                    f"{paths.root} holds a Kafka formatted without secure mode (no SCRAM users); "
+                    "use a new LOGTRACE_DEV_STATE_DIR for the secure stack"
+                )
+            paths.security.mkdir(mode=0o700, exist_ok=True)
+            names = ("es_password", "kafka_password", "kafka_admin_password", "keystore_password")
+            secret = {name: secrets.token_hex(16) for name in names}
+            secret["es_password_hash"] = es_file_realm_hash(secret["es_password"])
+            staging = paths.security / ".credentials.tmp"
+            staging.touch(mode=0o600)
+            staging.write_text(json.dumps(secret, indent=2) + "\n")
+            staging.rename(paths.credentials)
+        wanted = (paths.ca_cert, paths.server_cert, paths.server_key, paths.server_keystore,
+                  paths.client_cert, paths.client_key)  # fmt: skip
+        if not all(path.exists() for path in wanted):
+            self._make_certificates()
+            timings["certificates_s"] = time.monotonic() - began
+        return self.security()
+
+    def _openssl(self, *args: str, env: dict[str, str] | None = None) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise DevStackError("secure mode needs the `openssl` CLI (Debian: apt-get install openssl)")
+        try:
+            done = subprocess.run(
+                [openssl, *args], capture_output=True, text=True, timeout=60, check=False,
+                cwd=self.paths.security, env={**os.environ, **(env or {})},
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DevStackError(f"openssl {args[0]} failed: {exc}") from None
+        if done.returncode != 0:
+            raise DevStackError(f"openssl {args[0]} failed (exit {done.returncode}): {done.stderr.strip()}")
+
+    def _make_certificates(self) -> None:
+        """A throwaway CA, one server certificate for 127.0.0.1/localhost (both services) and one client
+        certificate for Kafka's mTLS listener; PEM, plus a PKCS#12 of the server key for Kafka."""
+        paths = self.paths
+        config = paths.security / "openssl.cnf"
+        config.write_text(_OPENSSL_CNF)
+        days = str(CERT_DAYS)
+        common = ["-config", str(config), "-newkey", "rsa:2048", "-noenc", "-days", days]
+        self._openssl("req", "-x509", *common, "-extensions", "ca_ext", "-subj", "/CN=logtrace devstack CA",
+                      "-keyout", str(paths.ca_key), "-out", str(paths.ca_cert))  # fmt: skip
+        signed = [*common, "-CA", str(paths.ca_cert), "-CAkey", str(paths.ca_key)]
+        self._openssl("req", "-x509", *signed, "-extensions", "server_ext", "-subj", "/CN=localhost",
+                      "-keyout", str(paths.server_key), "-out", str(paths.server_cert))  # fmt: skip
+        self._openssl("req", "-x509", *signed, "-extensions", "client_ext", "-subj", "/CN=logtrace-client",
+                      "-keyout", str(paths.client_key), "-out", str(paths.client_cert))  # fmt: skip
+        self._openssl(
+            "pkcs12", "-export", "-in", str(paths.server_cert), "-inkey", str(paths.server_key),
+            "-certfile", str(paths.ca_cert), "-name", "server", "-out", str(paths.server_keystore),
+            "-passout", "env:LOGTRACE_DEV_KEYSTORE_PASSWORD",
+            env={"LOGTRACE_DEV_KEYSTORE_PASSWORD": self._secret("keystore_password")},
+        )  # fmt: skip
+        for path in paths.security.iterdir():
+            os.chmod(path, 0o600)
+
+    def _install_es_security(self, home: Path) -> None:
+        """Copy the certificate into ES's config dir and write the file realm's superuser."""
+        paths = self.paths
+        certs = home / "config" / "certs"
+        certs.mkdir(exist_ok=True)
+        for source, name in ((paths.ca_cert, "ca.pem"), (paths.server_cert, "server.pem"),
+                             (paths.server_key, "server.key")):  # fmt: skip
+            _write_if_changed(certs / name, source.read_text())
+            os.chmod(certs / name, 0o600)
+        # Extra users and roles (set_es_file_realm) are kept while the superuser's entry is current.
+        users = home / "config" / "users"
+        superuser = f"{ES_SUPERUSER}:{self._secret('es_password_hash')}"
+        if not users.exists() or superuser not in users.read_text().splitlines():
+            self._write_file_realm(home, {}, {})
+
+    def set_es_file_realm(
+        self, users: dict[str, tuple[str, list[str]]], roles: dict[str, dict[str, object]]
+    ) -> None:
+        """Secure mode: replace the file realm's extra users {name: (password, [role, ...])} and the
+        file roles {name: role descriptor as in the roles API}; the superuser stays. A running node
+        picks the change up within about a second (poll `_security/_authenticate` to be sure).
+
+        The file realm is the only realm this minimal distribution can use: the native realm and API
+        keys need the `.security` index, whose mapping uses analysis-common filters it lacks.
+        """
+        if not self.settings.secure:
+            raise DevStackError("the file realm exists only in secure mode (LOGTRACE_DEV_SECURE)")
+        self._write_file_realm(self.paths.es_home(self.versions[1]), users, roles)
+
+    def _write_file_realm(
+        self, home: Path, users: dict[str, tuple[str, list[str]]], roles: dict[str, dict[str, object]]
+    ) -> None:
+        import yaml
+
+        config = home / "config"
+        lines = [f"{ES_SUPERUSER}:{self._secret('es_password_hash')}"]
+        members: dict[str, list[str]] = {"superuser": [ES_SUPERUSER]}
+        for name, (password, user_roles) in sorted(users.items()):
+            lines.append(f"{name}:{es_file_realm_hash(password)}")
+            for role in user_roles:
+                members.setdefault(role, []).append(name)
+        files = {
+            "users": "\n".join(lines) + "\n",
+            "users_roles": "".join(f"{role}:{','.join(names)}\n" for role, names in sorted(members.items())),
+            # One role descriptor per name, as the roles API takes it. Block style: ES splits the file at
+            # lines that start in column 0, one role each, so JSON (valid YAML) would not parse.
+            "roles.yml": yaml.safe_dump(roles, default_flow_style=False, sort_keys=True) if roles else "",
+        }
+        account = self._es_account()
+        for name, text in files.items():
+            staging = config / f".{name}.tmp"
+            staging.write_text(text)
+            os.chmod(staging, 0o600)
+            if account is not None:
+                os.chown(staging, *account)
+            staging.rename(config / name)  # atomic: the node never reads half a file
+
+
+# Extensions of the throwaway certificates (secure mode); `-extensions <section>` picks one.
+_OPENSSL_CNF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = logtrace devstack
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+"""

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.capabilities import CapabilityProbeError, probe_capabilities
 from pipeline.cli._app import app
@@ -79,7 +80,7 @@ async def apply(es: AsyncElasticsearch, action: Action) -> None:
 
 async def run_setup(es_settings: ElasticsearchSettings, dry_run: bool) -> list[Action]:
     """Probe, plan, print and (unless `dry_run`) apply; returns the plan."""
-    capabilities = await asyncio.to_thread(probe_capabilities, es_settings.url)
+    capabilities = await asyncio.to_thread(probe_capabilities, es_settings.url, 10.0, es_settings)
     console.print(
         "cluster capabilities: " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in capabilities.items())
     )
@@ -120,5 +121,6 @@ def setup_command(
     try:
         asyncio.run(run_setup(ElasticsearchSettings(), dry_run))
     except (ApiError, CapabilityProbeError) as exc:
-        console.print(f"[bold red]setup failed:[/] {exc}")
+        # escape: Elasticsearch's reasons are full of [brackets] that rich would take for markup.
+        console.print(f"[bold red]setup failed:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None

@@ -68,7 +68,7 @@ async def ensure_topics(kafka: object, worker: object, sink: object) -> list[str
     worker subscribe at once instead of waiting for the next metadata refresh.
     """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
+    from aiokafka.errors import TopicAlreadyExistsError, for_code
 
     from pipeline.config.kafka import KafkaSettings
     from pipeline.config.sink import SinkSettings
@@ -98,9 +98,21 @@ async def ensure_topics(kafka: object, worker: object, sink: object) -> list[str
                     topic_configs={"retention.ms": str(retention_ms)},
                 )
             )
+        refused: list[str] = []
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
+                response = await admin.create_topics(new)
+                # aiokafka does not raise for per-topic errors (e.g. 29, topic authorization failed):
+                # without this check a refused topic would be reported as created.
+                for entry in response.topic_errors:
+                    topic, code = entry[0], entry[1]
+                    if code not in (0, TopicAlreadyExistsError.errno):
+                        refused.append(f"{topic}: {for_code(code).__name__} ({code})")
+        if refused:
+            raise RuntimeError(
+                "Kafka refused to create missing topics (grant Create on them, or create them "
+                f"beforehand): {'; '.join(refused)}"
+            )
         if worker.partition_traces_by_id and worker.otlp_spans_topic:
             (described,) = await admin.describe_topics([worker.otlp_spans_topic])
             count = len(described.get("partitions", []))
