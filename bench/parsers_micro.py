@@ -1,5 +1,7 @@
 """Micro-benchmark of the raw log parsers: lines/s on one core per format, fixed format vs auto-detection,
-next to bare `orjson.loads` + `orjson.dumps` of the same lines. Not a test; run it on a quiet machine:
+next to bare `orjson.loads` + `orjson.dumps` of the same lines, and the measured cost of the default
+redaction the worker runs next (`Redactor.doc` on every document plus `Redactor.bytes` on the record):
+parse+redact lines/s and redaction as a share of the parse cost. Not a test; run it on a quiet machine:
 
     python -m bench.parsers_micro [--lines 20000] [--repeat 5]
 
@@ -16,6 +18,7 @@ import orjson
 
 from parsers.context import ParseContext
 from parsers.raw import RAW_FORMATS
+from pipeline.enrich.redact import Redactor
 
 CTX = ParseContext(received_ns=1_796_284_800_000_000_000, default_tz=UTC)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -163,24 +166,42 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--formats", nargs="*", default=list(GENERATORS), choices=list(GENERATORS))
     args = parser.parse_args()
-    print("| format | fixed (lines/s) | auto (lines/s) | auto cost | orjson loads+dumps (lines/s) |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| format | fixed (lines/s) | auto (lines/s) | auto cost | fixed+redact (lines/s) | redact µs/line "
+        "| redact cost (% of parse) | orjson loads+dumps (lines/s) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    redactor = Redactor()
     for name in args.formats:
         generate = GENERATORS[name]
         rng = random.Random(name)
         lines = [generate(rng).encode() for _ in range(args.lines)]
         fixed, auto = RAW_FORMATS[name], RAW_FORMATS["auto"]
-        fixed_rate, auto_rate, base_rate = _rates(
+
+        def parse_redact(line: bytes, parse: Callable = fixed) -> object:
+            docs = parse(line, CTX)
+            for doc in docs:
+                redactor.doc(doc)
+            return redactor.bytes(line)
+
+        fixed_rate, auto_rate, redact_rate, base_rate = _rates(
             [
                 lambda line, parse=fixed: parse(line, CTX),
                 lambda line, parse=auto: parse(line, CTX),
+                parse_redact,
                 _baseline,
             ],
             lines,
             args.repeat,
         )
+        redactor.drain()
         cost = fixed_rate / auto_rate - 1
-        print(f"| {name} | {fixed_rate:,.0f} | {auto_rate:,.0f} | {cost:+.0%} | {base_rate:,.0f} |")
+        redact_us = (1 / redact_rate - 1 / fixed_rate) * 1e6
+        share = fixed_rate / redact_rate - 1
+        print(
+            f"| {name} | {fixed_rate:,.0f} | {auto_rate:,.0f} | {cost:+.0%} | {redact_rate:,.0f} "
+            f"| {redact_us:.1f} | {share:+.0%} | {base_rate:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

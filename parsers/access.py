@@ -7,10 +7,10 @@ Sample inputs: `127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/
 
 import re
 
-from parsers import http, keys, text, timestamps
+from parsers import http, keys, timestamps
 from parsers.context import ParseContext
-from parsers.document import decode, finish, new_doc
-from parsers.result import Doc, Outcome, ParseError
+from parsers.document import finish, line_or_text, new_doc, parse_record
+from parsers.result import Doc, Outcome
 
 # A quoted field with backslash escapes, written as an unrolled loop (much faster than an alternation).
 _QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'
@@ -29,10 +29,7 @@ _NIL = "-"
 
 def parse(raw: bytes, ctx: ParseContext) -> Outcome:
     """Parse one record as an access log line (anything else becomes a flagged text document)."""
-    decoded = decode(raw, ctx)
-    if isinstance(decoded, ParseError):
-        return [decoded]
-    return from_text(*decoded, ctx)
+    return parse_record(raw, ctx, from_text)
 
 
 def looks_like(line: str) -> bool:
@@ -84,11 +81,7 @@ def _level(status: int) -> str:
 
 def from_text(line: str, problems: list[str], ctx: ParseContext) -> Outcome:
     """Parse decoded record text as an access log line."""
-    outcome = parse_line(line, problems, ctx)
-    if outcome is None:
-        problems.append("access_unparsed")
-        return text.from_text(line, problems, ctx)
-    return outcome
+    return line_or_text(parse_line, "access_unparsed", line, problems, ctx)
 
 
 def parse_line(line: str, problems: list[str], ctx: ParseContext) -> Outcome | None:

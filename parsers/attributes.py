@@ -81,8 +81,15 @@ def _flat(obj: Mapping[Any, Any], limits: Limits) -> dict[str, Any] | None:
         elif kind is not int and kind is not float and kind is not bool:
             return None
         # The clean-key test of clean_key(), inline: this loop runs for nearly every event.
-        if (type(key) is not str or not key or len(key) > MAX_KEY_CHARS or key[0] == "." or key[-1] == "."
-                or ".." in key or not key.isprintable()):
+        if (
+            type(key) is not str
+            or not key
+            or len(key) > MAX_KEY_CHARS
+            or key[0] == "."
+            or key[-1] == "."
+            or ".." in key
+            or not key.isprintable()
+        ):
             return None
         out[key] = value
     return out

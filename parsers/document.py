@@ -4,9 +4,11 @@ Every document leaves here with `@timestamp`, `message` and `logtrace.format`, a
 `logtrace.parse.problems` listing what was only partly understood.
 """
 
+from collections.abc import Callable
+
 from parsers.context import ParseContext
 from parsers.exceptions import find as find_exception
-from parsers.result import Doc, ParseError
+from parsers.result import Doc, Outcome, ParseError
 from parsers.timefmt import is_plausible, ns_to_iso
 
 # UTF-8 continuation bytes look like 0b10xxxxxx; a cut must not split a character.
@@ -35,6 +37,36 @@ def decode(raw: bytes, ctx: ParseContext) -> tuple[str, list[str]] | ParseError:
     if _NUL in text:
         problems.append("binary_content")
     return text, problems
+
+
+# Parses decoded record text (line, problems so far, context) into documents; None when the line is not
+# of the parser's format.
+LineParser = Callable[[str, list[str], ParseContext], Outcome | None]
+TextParser = Callable[[str, list[str], ParseContext], Outcome]
+
+
+def parse_record(
+    raw: bytes, ctx: ParseContext, from_text: Callable[[str, list[str], ParseContext], Outcome]
+) -> Outcome:
+    """Decode one record and hand its text to `from_text`; an undecodable record is its ParseError."""
+    decoded = decode(raw, ctx)
+    if isinstance(decoded, ParseError):
+        return [decoded]
+    return from_text(*decoded, ctx)
+
+
+def line_or_text(
+    parse_line: LineParser, unparsed: str, line: str, problems: list[str], ctx: ParseContext
+) -> Outcome:
+    """`parse_line`'s documents for `line`, or, when the line is not of that format, the text parser's
+    document flagged with problem `unparsed` (a line a fixed-format topic cannot read is still kept)."""
+    outcome = parse_line(line, problems, ctx)
+    if outcome is not None:
+        return outcome
+    from parsers import text  # the text parser builds on this module
+
+    problems.append(unparsed)
+    return text.from_text(line, problems, ctx)
 
 
 def new_doc(fmt: str, message: str = "") -> Doc:

@@ -11,8 +11,8 @@ import orjson
 
 from parsers import correlation, keys, levels, text, timestamps
 from parsers.context import ParseContext
-from parsers.document import add_exception, decode, finish, new_doc
-from parsers.result import Doc, Outcome, ParseError
+from parsers.document import add_exception, finish, line_or_text, new_doc, parse_record
+from parsers.result import Doc, Outcome
 
 _FACILITIES = (
     "kern",
@@ -62,10 +62,7 @@ _NIL = "-"
 
 def parse(raw: bytes, ctx: ParseContext) -> Outcome:
     """Parse one record as syslog (a line that is not syslog becomes a flagged text document)."""
-    decoded = decode(raw, ctx)
-    if isinstance(decoded, ParseError):
-        return [decoded]
-    return from_text(*decoded, ctx)
+    return parse_record(raw, ctx, from_text)
 
 
 def _pri(doc: Doc, value: int) -> None:
@@ -120,11 +117,7 @@ def _message(msg: str, doc: Doc, problems: list[str], ctx: ParseContext) -> tupl
 
 def from_text(line: str, problems: list[str], ctx: ParseContext) -> Outcome:
     """Parse decoded record text as syslog."""
-    outcome = parse_line(line, problems, ctx)
-    if outcome is None:
-        problems.append("syslog_unparsed")
-        return text.from_text(line, problems, ctx)
-    return outcome
+    return line_or_text(parse_line, "syslog_unparsed", line, problems, ctx)
 
 
 def parse_line(line: str, problems: list[str], ctx: ParseContext) -> Outcome | None:

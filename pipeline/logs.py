@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from pipeline.enrich.redact import redact_log_entry
+
 # The correlation id of the batch being processed in the current task.
 BATCH_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("logtrace_batch_id", default=None)
 
@@ -51,7 +53,8 @@ class JsonFormatter(logging.Formatter):
             entry["error.type"] = exc_type.__name__ if exc_type else None
             entry["error.message"] = str(exc)
             entry["error.stack_trace"] = "".join(traceback.format_exception(*record.exc_info))
-        return orjson.dumps(entry, default=str).decode()
+        # Secrets in a message or an exception text must not reach the worker's log either.
+        return orjson.dumps(redact_log_entry(entry), default=str).decode()
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:

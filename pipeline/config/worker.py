@@ -34,6 +34,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pipeline.enrich.redact import ALLOW_ENTRY
+
 RawFormat = Literal["auto", "json", "logfmt", "syslog", "access", "text"]
 OtlpEncoding = Literal["otlp_proto", "otlp_json"]
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]{1,249}$"
@@ -257,6 +259,18 @@ class WorkerSettings(BaseSettings):
     redact_keys: Annotated[tuple[str, ...], NoDecode] = ()
     # Extra regular expressions (JSON list) whose matches are replaced with `[REDACTED]`.
     redact_patterns: Annotated[tuple[str, ...], NoDecode] = ()
+    # denylist: replace the secrets found by field name and pattern (above), keep everything else.
+    # allowlist: additionally replace the value of every field that is neither in
+    # LOGTRACE_REDACT_ALLOW_FIELDS nor one of logtrace's own fields (times, numbers, ids, levels,
+    # service/host/cloud identity, enumerations: `KEPT_FIELDS` in pipeline/enrich/redact.py), and keep no
+    # record bytes in dead letters (they become `[REDACTED]`; set LOGTRACE_SINK_DEADLETTER_RAW_TOPIC for an
+    # access-restricted copy). `message` is masked too unless listed. Processing rules run after
+    # redaction: their `when` conditions see masked values as `[REDACTED]`.
+    redact_mode: Literal["denylist", "allowlist"] = "denylist"
+    # allowlist mode: fields that keep their values (JSON list or comma-separated): dotted names
+    # (`message`, `attributes.user_id`; a name covers its sub-fields) or prefixes ending in `.*` (`url.*`).
+    # Kept values still get the deny-list redaction. Only valid with LOGTRACE_REDACT_MODE=allowlist.
+    redact_allow_fields: Annotated[tuple[str, ...], NoDecode] = ()
 
     # --- web server and process ---
     # Address and port of /metrics, /health and /ready.
@@ -289,7 +303,7 @@ class WorkerSettings(BaseSettings):
             return _parse_short_form(text)
         return value
 
-    @field_validator("redact_keys", "redact_patterns", mode="before")
+    @field_validator("redact_keys", "redact_patterns", "redact_allow_fields", mode="before")
     @classmethod
     def _decode_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -312,6 +326,22 @@ class WorkerSettings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"invalid redaction pattern {pattern!r}: {exc}") from None
         return value
+
+    @field_validator("redact_allow_fields")
+    @classmethod
+    def _allow_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not ALLOW_ENTRY.fullmatch(entry):
+                raise ValueError(f"invalid field {entry!r}: a dotted field name or a prefix ending in .*")
+        return value
+
+    @model_validator(mode="after")
+    def _redaction(self) -> "WorkerSettings":
+        if self.redact_mode == "allowlist" and not self.redact_enabled:
+            raise ValueError("LOGTRACE_REDACT_MODE=allowlist needs LOGTRACE_REDACT_ENABLED=true")
+        if self.redact_allow_fields and self.redact_mode != "allowlist":
+            raise ValueError("LOGTRACE_REDACT_ALLOW_FIELDS only applies with LOGTRACE_REDACT_MODE=allowlist")
+        return self
 
     @model_validator(mode="after")
     def _topics(self) -> "WorkerSettings":

@@ -57,6 +57,9 @@ class BatchOptions:
     # Default secret redaction (pipeline.enrich.redact), applied first to every document and dead letter;
     # None turns it off.
     redactor: Redactor | None = field(default_factory=default_redactor)
+    # Keep each record's unredacted bytes as `original` on pending documents and dead letters, for the
+    # access-restricted raw dead-letter topic (LOGTRACE_SINK_DEADLETTER_RAW_TOPIC); off, nothing keeps them.
+    keep_original: bool = False
 
 
 def _route(item: Item) -> str:
@@ -79,8 +82,14 @@ def prepare(
     redactor = options.redactor
     dead = decoded.dead
     if redactor is not None:
+        keep = options.keep_original
         dead = [
-            replace(letter, raw=redactor.bytes(letter.raw), detail=redactor.text(letter.detail))
+            replace(
+                letter,
+                raw=redactor.bytes(letter.raw),
+                detail=redactor.text(letter.detail),
+                original=letter.raw if keep else None,
+            )
             for letter in dead
         ]
     out = Prepared(dead=dead, formats=dict(decoded.formats))
@@ -93,6 +102,7 @@ def prepare(
     # Records of many documents (OTLP requests) share one `raw`: redact its bytes once.
     raws: dict[int, bytes] = {}
     for item in decoded.items:
+        original = item.raw if options.keep_original else None
         if redactor is not None:
             redactor.doc(item.doc)
             if item.raw:
@@ -128,7 +138,7 @@ def prepare(
             if projected is not None:
                 out.projections.append(projected)
         set_pipeline_ms(doc, started_ns, now_ns)
-        out.pending.append(Pending(doc, _route(item), item.doc_id, item.source, item.raw))
+        out.pending.append(Pending(doc, _route(item), item.doc_id, item.source, item.raw, original))
     if backfill is not None:
         out.backfilled = backfill.backfilled - before
     if redactor is not None:

@@ -152,7 +152,6 @@ class CompiledRule:
             item.namespace = rule.namespace
         return item, "set"
 
-
     def _redact(self, item: Item) -> int:
         assert self._pattern is not None and self._raw_pattern is not None
         replaced = 0

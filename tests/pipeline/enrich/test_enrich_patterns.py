@@ -91,9 +91,16 @@ def test_off_by_default_and_for_other_topics() -> None:
 
 
 def test_logs_dropped_by_rules_and_spans_are_not_mined() -> None:
-    rules = {"web": TopicRules(RawTopic.model_validate(
-        {"topic": "web", "rules": [{"name": "no_warn", "action": "drop", "when": {"log.level": "warn"}}]}
-    ).rules)}
+    rules = {
+        "web": TopicRules(
+            RawTopic.model_validate(
+                {
+                    "topic": "web",
+                    "rules": [{"name": "no_warn", "action": "drop", "when": {"log.level": "warn"}}],
+                }
+            ).rules
+        )
+    }
     step = _step("web")
     out = _run(_decoded(LINES), step, rules=rules)
     assert len(out.pending) == 2 and out.patterns.new == {}

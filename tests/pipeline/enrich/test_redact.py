@@ -89,13 +89,72 @@ def test_custom_pattern() -> None:
     assert redactor.bytes(b"employee EMP-123456 left") == f"employee {REDACTED} left".encode()
 
 
-def test_allow_list_mode_scans_only_listed_fields() -> None:
-    redactor = Redactor(fields=["message"])
-    doc = {"message": "password=x1", "url.original": "password=x2", "attributes": {"token": "t"}}
+def test_allow_list_mode_keeps_listed_and_pipeline_fields_only() -> None:
+    redactor = Redactor(allow=["message", "attributes.user", "url.*", "labels"])
+    doc = {
+        "@timestamp": "2026-01-01T00:00:00.000000000Z",
+        "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "service.name": "checkout",
+        "log.level": "info",
+        "http.response.status_code": 200,
+        "message": "login ok password=x1",
+        "url.original": "/a?token=t1",
+        "url.path": "/a",
+        "user.name": "bob",
+        "source.ip": "10.0.0.1",
+        "error.message": "boom",
+        "tags": ["a", "b"],
+        "labels": {"team": "pay"},
+        "logtrace.parse.problems": ["timestamp_missing"],
+        "attributes": {
+            "user": "ann",
+            "password": "pw",
+            "cart": {"items": 3, "sku": "x"},
+            "ok": True,
+            "n": None,
+        },
+    }
     redactor.doc(doc)
-    assert doc["message"] == f"password={REDACTED}"
-    assert doc["url.original"] == "password=x2"  # not listed: not scanned by pattern
-    assert doc["attributes"]["token"] == REDACTED  # secret keys are redacted everywhere
+    assert doc == {
+        "@timestamp": "2026-01-01T00:00:00.000000000Z",
+        "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "service.name": "checkout",
+        "log.level": "info",
+        "http.response.status_code": 200,
+        "message": f"login ok password={REDACTED}",  # listed: kept, still deny-list redacted
+        "url.original": f"/a?token={REDACTED}",
+        "url.path": "/a",
+        "user.name": REDACTED,
+        "source.ip": REDACTED,  # personal data: masked unless listed
+        "error.message": REDACTED,
+        "tags": [REDACTED, REDACTED],
+        "labels": {"team": "pay"},  # an entry covers its sub-fields
+        "logtrace.parse.problems": ["timestamp_missing"],
+        "attributes": {
+            "user": "ann",
+            "password": REDACTED,
+            "cart": {"items": REDACTED, "sku": REDACTED},
+            "ok": REDACTED,
+            "n": None,
+        },
+    }
+    assert redactor.drain() == {"key_value": 2, "not_allowed": 8, "secret_key": 1}
+    # Record bytes cannot be split into fields: in this mode they are masked whole.
+    assert redactor.bytes(b'{"message": "hello"}') == REDACTED.encode()
+    assert redactor.drain() == {"not_allowed": 1}
+
+
+def test_allow_list_secret_keys_win_over_listing() -> None:
+    redactor = Redactor(allow=["attributes.*"])
+    doc = {"attributes": {"token": {"a": "b"}, "api_key": 12, "x": "y"}}
+    redactor.doc(doc)
+    assert doc == {"attributes": {"token": REDACTED, "api_key": REDACTED, "x": "y"}}
+
+
+@pytest.mark.parametrize("entry", ["", "a b", "*", "attributes.*.x", "url*"])
+def test_allow_list_entries_are_validated(entry: str) -> None:
+    with pytest.raises(ValueError, match="invalid allow-list entry"):
+        Redactor(allow=[entry])
 
 
 def test_prepare_redacts_docs_raw_and_dead_letters_by_default() -> None:
@@ -118,3 +177,65 @@ def test_prepare_redacts_docs_raw_and_dead_letters_by_default() -> None:
         options=BatchOptions(redactor=None),
     )
     assert off.pending[0].doc["message"] == "password=hunter2"
+
+
+def test_undecodable_record_dead_letter_is_redacted_and_original_kept_only_on_request() -> None:
+    from pipeline.records import RawSpec, Record, decode_raw, zone
+
+    # Nested too deep for the JSON parser (a dead letter), with invalid UTF-8 in it.
+    raw = (
+        b'{"password": "hunter2", "note": "Bearer abc.def \xff\xfe", "a":'
+        + b'{"a":' * 200
+        + b"1"
+        + b"}" * 201
+    )
+    record = Record(topic="t", partition=0, offset=7, timestamp_ms=None, key=None, value=raw)
+    decoded = decode_raw(record, RawSpec("json", "app", "default", None, zone("UTC")), now_ns=10**18)
+    assert len(decoded.dead) == 1 and not decoded.items
+    kept = prepare(decoded, now_ns=10**18, started_ns=10**18, options=BatchOptions(keep_original=True))
+    letter = kept.dead[0]
+    assert letter.reason == "json_too_deep"
+    assert letter.raw == raw.replace(b"hunter2", b"[REDACTED]").replace(b"abc.def", b"[REDACTED]")
+    assert letter.original == raw
+    decoded = decode_raw(record, RawSpec("json", "app", "default", None, zone("UTC")), now_ns=10**18)
+    plain = prepare(decoded, now_ns=10**18, started_ns=10**18, options=BatchOptions())
+    assert plain.dead[0].original is None and b"hunter2" not in plain.dead[0].raw
+
+
+def test_pending_documents_keep_the_unredacted_record_only_on_request() -> None:
+    source = Source("t", 0, 1)
+    raw = b"level=info password=hunter2 msg=x"
+
+    def run(keep: bool):
+        item = Item({"message": "password=hunter2"}, "logs", "app", "default", "id1", source, raw)
+        options = BatchOptions(keep_original=keep)
+        return prepare(Decoded(items=[item]), now_ns=10**18, started_ns=10**18, options=options).pending[0]
+
+    kept = run(True)
+    assert kept.raw == b"level=info password=[REDACTED] msg=x" and kept.original == raw
+    assert run(False).original is None
+
+
+def test_worker_log_entries_are_redacted() -> None:
+    from pipeline.enrich.redact import default_redactor, redact_log_entry
+
+    entry = {
+        "@timestamp": "2026-01-01T00:00:00.000Z",
+        "log.level": "error",
+        "message": "bulk failed for postgres://app:pw1@db/x",
+        "error.message": "bad header Authorization: Basic dXNlcjpw",
+        "error.stack_trace": "Traceback ...\nValueError: token=abc123",
+        "process.pid": 12,
+        "password": "x",
+    }
+    assert redact_log_entry(entry) is entry
+    assert entry == {
+        "@timestamp": "2026-01-01T00:00:00.000Z",
+        "log.level": "error",
+        "message": f"bulk failed for postgres://app:{REDACTED}@db/x",
+        "error.message": f"bad header Authorization: {REDACTED}",
+        "error.stack_trace": f"Traceback ...\nValueError: token={REDACTED}",
+        "process.pid": 12,
+        "password": REDACTED,
+    }
+    assert not default_redactor().counts  # log lines are not counted as redacted documents
