@@ -83,8 +83,10 @@ class PartitionState(MutableMapping[str, Any]):
     as `<partition>|<key>` so the partitions of one worker never collide, and deletions are *deferred*
     until `flush_deletes()` — the caller flushes them once the documents derived from the deleted
     entries are durable, so a crash in between resurrects the entry (and re-emits the same document id)
-    instead of losing it. faust flushes the producer before it commits offsets, so the changelog is
-    always at least as new as the committed input.
+    instead of losing it. Writes are coalesced too: a key written many times in a batch (a trace's state,
+    a window's statistics, the window meta) reaches the changelog once, with its last value, when the
+    caller calls `flush()` (or `flush_deletes()`) — before it acknowledges the batch. faust flushes the
+    producer before it commits offsets, so the changelog is always at least as new as the committed input.
     """
 
     def __init__(self, table: Any, partition: int) -> None:
@@ -93,6 +95,8 @@ class PartitionState(MutableMapping[str, Any]):
         self.partition = partition
         self._prefix = f"{partition}|"
         self._deleted: list[str] = []
+        # Keys written since the last flush (insertion-ordered set).
+        self._dirty: dict[str, None] = {}
         self._keys: set[str] = set()
         self.rescan()
 
@@ -112,7 +116,7 @@ class PartitionState(MutableMapping[str, Any]):
             return  # unchanged: no changelog record (timers rewrite their bookkeeping every tick)
         self._store[full] = value
         self._keys.add(key)
-        self._table.send_changelog(self.partition, full, value)
+        self._dirty[key] = None
 
     def __delitem__(self, key: str) -> None:
         if key not in self._keys:
@@ -120,6 +124,7 @@ class PartitionState(MutableMapping[str, Any]):
         full = self._prefix + key
         del self._store[full]
         self._keys.discard(key)
+        self._dirty.pop(key, None)
         self._deleted.append(key)
 
     def __iter__(self) -> Iterator[str]:
@@ -128,8 +133,21 @@ class PartitionState(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    def flush(self) -> int:
+        """Write the last value of every key written since the last flush; returns how many."""
+        dirty, self._dirty = self._dirty, {}
+        sent = 0
+        for key in dirty:
+            if key in self._keys:
+                full = self._prefix + key
+                self._table.send_changelog(self.partition, full, self._store[full])
+                sent += 1
+        return sent
+
     def flush_deletes(self) -> int:
-        """Write the tombstones of deleted entries (skipping any re-created since); returns how many."""
+        """Write pending values (`flush`), then the tombstones of deleted entries (skipping any re-created
+        since); returns how many tombstones."""
+        self.flush()
         deleted, self._deleted = self._deleted, []
         sent = 0
         for key in dict.fromkeys(deleted):
@@ -145,6 +163,7 @@ class PartitionState(MutableMapping[str, Any]):
             self._store.pop(self._prefix + key, None)
         self._keys.clear()
         self._deleted.clear()
+        self._dirty.clear()
 
 
 class AckGate:
@@ -204,7 +223,8 @@ class OffsetGuard:
     seek for each partition whose run broke: the consumer goes back to the missing offset, the records
     past the hole are neither processed nor acknowledged, and they come again after the seek. A hole
     Kafka itself has (transaction markers, compaction) is accepted when faust recorded it as a read
-    gap, or when the missing offset has not come back within `accept_after_s` of the seek.
+    gap starting at the hole (not before it: see `_accept_hole`), or when the missing offset has not
+    come back within `accept_after_s` of the seek.
     """
 
     def __init__(self, accept_after_s: float = 10.0) -> None:
@@ -273,6 +293,13 @@ class OffsetGuard:
     def _accept_hole(self, tp: Any, start: int, offset: int, consumer: Any, now: float) -> bool:
         gaps = getattr(consumer, "_gap", {}).get(tp)
         if gaps and all(gaps.overlaps_point(point) for point in range(start, min(offset, start + 1000))):
-            return True
+            # faust records a gap from its read position, which a rebalance resets to the committed offset
+            # while records past it are still being delivered: such a "gap" starts before `start`, over
+            # records that exist (this guard processed them), and accepting it lost the hole's record (the
+            # rebalance test saw it). Only a gap that starts at the hole is Kafka's own; from a false one,
+            # chop the hole off, or faust's commit would step over it before the re-read fills it.
+            if min(interval.begin for interval in gaps.at(start)) >= start:
+                return True
+            gaps.chop(start, offset)
         seeked = self._seeked.get(tp)
         return seeked is not None and seeked[0] == start and now - seeked[1] >= self.accept_after_s

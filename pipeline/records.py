@@ -144,21 +144,35 @@ def decode_raw(record: Record, spec: RawSpec, *, now_ns: int, limits: Limits = D
         return decoded
     ctx = ParseContext(received_ns=received_ns(record, now_ns), limits=limits, default_tz=spec.tz)
     outcome = _raw_parser(spec.format)(raw, ctx)
+    return _log_items(decoded, record, outcome, raw, spec.format, spec.dataset, spec.namespace, spec.service)
+
+
+def _log_items(
+    decoded: Decoded,
+    record: Record,
+    outcome: Outcome,
+    raw: bytes,
+    fallback_format: str,
+    dataset: str,
+    namespace: str,
+    service: str | None = None,
+) -> Decoded:
+    """Log documents (id = record coordinates + index) and dead letters of one record's parse outcome."""
     for index, result in enumerate(outcome):
         if isinstance(result, ParseError):
             decoded.dead.append(_dead(record, index, result, raw))
             continue
-        _count_format(decoded, result, spec.format)
+        _count_format(decoded, result, fallback_format)
         decoded.items.append(
             Item(
                 doc=result,
                 kind="logs",
-                dataset=spec.dataset,
-                namespace=spec.namespace,
+                dataset=dataset,
+                namespace=namespace,
                 doc_id=record_doc_id(record.topic, record.partition, record.offset, index),
                 source=record.source(index),
                 raw=raw,
-                default_service=spec.service,
+                default_service=service,
             )
         )
     return decoded
@@ -223,23 +237,8 @@ def decode_otlp_logs(
         decoded.dead.append(_empty_record(record))
         return decoded
     ctx = ParseContext(received_ns=received_ns(record, now_ns), limits=limits)
-    for index, result in enumerate(_otlp("logs")(raw, ctx, encoding=encoding)):
-        if isinstance(result, ParseError):
-            decoded.dead.append(_dead(record, index, result, raw))
-            continue
-        _count_format(decoded, result, encoding)
-        decoded.items.append(
-            Item(
-                doc=result,
-                kind="logs",
-                dataset=dataset,
-                namespace=namespace,
-                doc_id=record_doc_id(record.topic, record.partition, record.offset, index),
-                source=record.source(index),
-                raw=raw,
-            )
-        )
-    return decoded
+    outcome = _otlp("logs")(raw, ctx, encoding=encoding)
+    return _log_items(decoded, record, outcome, raw, encoding, dataset, namespace)
 
 
 def problems_of(items: list[Item]) -> dict[str, int]:

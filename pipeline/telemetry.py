@@ -160,6 +160,10 @@ W_TRACE_SUMMARIES = counter("logtrace_worker_trace_summaries_total", "Trace summ
 W_TRACE_EVICTIONS = counter(
     "logtrace_worker_trace_evictions_total", "Traces summarized early because the open-trace cap was reached."
 )
+W_TRACE_LATE_REFS = counter(
+    "logtrace_worker_trace_late_refs_total",
+    "Span and log projections dropped because their trace was already closed and summarized.",
+)
 W_METRIC_KEYS = gauge(
     "logtrace_worker_metric_window_keys",
     "Distinct keys in the last closed metric window, by metricset.",

@@ -33,7 +33,10 @@ no new batch; its `noack_take` buffer stops at `batch_max_records`, the topic's 
 in memory are bounded by, per input agent, 2 x batch_max_records + stream_buffer_records +
 max_poll_records, plus the fetched bytes (partitions x max_partition_fetch_bytes). With the defaults
 (1000, 1000, 500, 1 MiB) and 1 KiB records that is ~3.5k records (~4 MB) per agent plus 1 MiB per
-assigned partition. State: at most `max_open_traces` trace states (each <= `max_spans_per_trace`
+assigned partition. The two internal agents take and buffer at most INTERNAL_BATCH_MESSAGES messages
+(each one input batch's share of a partition, <= MAX_INTERNAL_MESSAGE_BYTES), and state writes reach
+the changelogs once per key per batch (`PartitionState.flush`), which bounds faust's producer buffer.
+State: at most `max_open_traces` trace states (each <= `max_spans_per_trace`
 spans) and at most `max_metric_keys` keys per open window and metricset; root services for the
 backfill are capped at `max_open_traces` entries.
 
@@ -55,13 +58,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
+from parsers.limits import DEFAULT_LIMITS, Limits
 from pipeline import telemetry
 from pipeline.app import AckGate, OffsetGuard, PartitionState
 from pipeline.config.elasticsearch import ElasticsearchSettings
@@ -73,7 +77,7 @@ from pipeline.correlate.summary import summary_doc, summary_id_input
 from pipeline.correlate.tracker import TraceTracker
 from pipeline.enrich.batch import BatchOptions, Prepared, prepare
 from pipeline.enrich.patterns import PatternStep
-from pipeline.enrich.redact import Redactor
+from pipeline.enrich.redact import redactor_from_settings
 from pipeline.enrich.rules import TopicRules
 from pipeline.enrich.service import RootServices, ServiceBackfill
 from pipeline.logs import BATCH_ID, new_batch_id
@@ -99,6 +103,12 @@ EXIT_FATAL = 70
 # Largest value of one internal-topic message; a partition's share of a batch is split above it
 # (faust's producer refuses requests over 1 MB by default).
 MAX_INTERNAL_MESSAGE_BYTES = 512 * 1024
+# Internal-topic messages per batch of the trace-projections and metric-partials agents (and per topic
+# buffer): each holds one input batch's projections or partials for its partition (~batch_max_records /
+# internal_partitions entries), so 32 of them are a batch of the input agents' size. Taking
+# batch_max_records of them held ~100x more entries (decoded sketches, refs) in memory at once and
+# kept the event loop busy for seconds per batch.
+INTERNAL_BATCH_MESSAGES = 32
 
 
 def internal_partition(key: bytes, partitions: int) -> int:
@@ -166,19 +176,21 @@ class Runtime:
         kafka: KafkaSettings,
         es_settings: ElasticsearchSettings,
         sink_settings: SinkSettings,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.app = app
         self.settings = settings
         self.kafka = kafka
         self.es_settings = es_settings
         self.sink_settings = sink_settings
+        # Per-event bounds (LOGTRACE_LIMIT_*) every parser applies before a document can reach Elasticsearch.
+        self.limits = limits
         self.namespace = sanitize_namespace(sink_settings.namespace)
         self.options = BatchOptions(
             settings.metric_window_s,
             settings.max_metric_keys,
-            redactor=Redactor(keys=settings.redact_keys, patterns=settings.redact_patterns)
-            if settings.redact_enabled
-            else None,
+            redactor=redactor_from_settings(settings),
+            keep_original=sink_settings.deadletter_raw_topic is not None,
         )
         self.raw_specs = {
             topic.topic: RawSpec(
@@ -274,10 +286,17 @@ class Runtime:
 
     def count_batch(self, agent: str, records: Sequence[Record], prepared: Prepared | None) -> None:
         """Per-batch counters: records and bytes consumed, formats, problems, rules, lag."""
+        counts: dict[tuple[str, int], int] = {}
+        sizes: dict[str, int] = {}
         for record in records:
-            telemetry.W_RECORDS.labels(record.topic, str(record.partition)).inc()
-            telemetry.W_BYTES.labels(record.topic).inc(len(record.value or b""))
-            self.positions[(record.topic, record.partition)] = record.offset + 1
+            tp = (record.topic, record.partition)
+            counts[tp] = counts.get(tp, 0) + 1
+            sizes[record.topic] = sizes.get(record.topic, 0) + len(record.value or b"")
+            self.positions[tp] = record.offset + 1
+        for (topic, partition), count in counts.items():
+            telemetry.W_RECORDS.labels(topic, str(partition)).inc(count)
+        for topic, size in sizes.items():
+            telemetry.W_BYTES.labels(topic).inc(size)
         telemetry.W_BATCH_RECORDS.labels(agent).observe(len(records))
         if prepared is None:
             return
@@ -300,11 +319,7 @@ class Runtime:
     def prepare(
         self, decoded: Decoded, started_ns: int, *, project: bool = True, backfill: bool = False
     ) -> Prepared:
-        options = (
-            self.options
-            if project
-            else dataclasses.replace(self.options, project=False)
-        )
+        options = self.options if project else dataclasses.replace(self.options, project=False)
         if self.patterns is not None and not self.patterns_loaded and self.patterns_table is not None:
             self.load_patterns(self.patterns_table)
         return prepare(
@@ -417,6 +432,11 @@ class Runtime:
             found = self.windows[partition] = (state, store)
         return found
 
+    def flush_windows(self) -> None:
+        """Write the window stores' changed entries to their changelog (once per key; see PartitionState)."""
+        for state, _ in self.windows.values():
+            state.flush()
+
     def summaries(self, closed: Iterable[Any]) -> list[Pending]:
         """Summary documents of closed traces (one deterministic id per trace)."""
         stream = summary_stream(self.namespace)
@@ -440,10 +460,11 @@ def install(app: faust.App, rt: Runtime) -> None:
 
     settings = rt.settings
     partitions = settings.internal_partitions
-    projections_topic = app.topic(
-        f"{app.conf.id}-trace-projections", internal=True, partitions=partitions, **RAW
-    )
-    partials_topic = app.topic(f"{app.conf.id}-metric-partials", internal=True, partitions=partitions, **RAW)
+    # An internal message carries a whole input batch's share for its partition (hundreds of entries), so
+    # the internal agents take and buffer far fewer messages than the input agents take records.
+    internal = {"internal": True, "partitions": partitions, "maxsize": INTERNAL_BATCH_MESSAGES, **RAW}
+    projections_topic = app.topic(f"{app.conf.id}-trace-projections", **internal)
+    partials_topic = app.topic(f"{app.conf.id}-metric-partials", **internal)
     traces_table = app.Table("traces", partitions=partitions, key_type=str, default=None)
     windows_table = app.Table("metric-windows", partitions=partitions, key_type=str, default=None)
     batch_max, batch_wait = settings.batch_max_records, settings.batch_max_wait_s
@@ -482,12 +503,15 @@ def install(app: faust.App, rt: Runtime) -> None:
         return futures
 
     async def run_batches(
-        name: str, stream: Any, handle: Callable[[list[Record], int], Awaitable[None]]
+        name: str,
+        stream: Any,
+        handle: Callable[[list[Record], int], Awaitable[None]],
+        max_records: int | None = None,
     ) -> None:
         """The one agent loop: batch, handle until durable, then acknowledge (see the module doc)."""
         await rt.start()
         guard = rt.guards.setdefault(name, OffsetGuard())
-        async for events in stream.noack_take(batch_max, within=batch_wait):
+        async for events in stream.noack_take(max_records or batch_max, within=batch_wait):
             started_ns = time.time_ns()
             token = BATCH_ID.set(new_batch_id())
             try:
@@ -551,7 +575,7 @@ def install(app: faust.App, rt: Runtime) -> None:
             decoded = Decoded()
             now = time.time_ns()
             for record in records:
-                decoded.extend(decode_raw(record, rt.raw_specs[record.topic], now_ns=now))
+                decoded.extend(decode_raw(record, rt.raw_specs[record.topic], now_ns=now, limits=rt.limits))
             prepared = rt.prepare(decoded, started_ns, backfill=True)
             rt.count_batch("raw_logs", records, prepared)
             futures = await send_internal(prepared)
@@ -573,7 +597,11 @@ def install(app: faust.App, rt: Runtime) -> None:
             partition_of: dict[str, int] = {}
             for record in records:
                 part = decode_otlp_spans(
-                    record, encoding=settings.otlp_spans_encoding, namespace=rt.namespace, now_ns=now
+                    record,
+                    encoding=settings.otlp_spans_encoding,
+                    namespace=rt.namespace,
+                    now_ns=now,
+                    limits=rt.limits,
                 )
                 if direct:
                     for item in part.items:
@@ -611,6 +639,7 @@ def install(app: faust.App, rt: Runtime) -> None:
                         dataset=settings.otlp_logs_dataset,
                         namespace=rt.namespace,
                         now_ns=now,
+                        limits=rt.limits,
                     )
                 )
             prepared = rt.prepare(decoded, started_ns, backfill=True)
@@ -627,15 +656,7 @@ def install(app: faust.App, rt: Runtime) -> None:
     async def handle_projections(records: list[Record], started_ns: int) -> None:
         refs: dict[str, int] = {}
         grouped: list[Any] = []
-        for record in records:
-            try:
-                if record.key:  # one ref keyed by its trace id (written before the sends were batched)
-                    pairs = [(record.key.decode(errors="replace"), decode_ref(record.value or b""))]
-                else:
-                    pairs = decode_refs(record.value or b"")
-            except ValueError as exc:
-                log.warning("skipping an unreadable trace projection: %s", exc)
-                continue
+        for record, pairs in _unpack(records, _one_projection, decode_refs, "trace projection"):
             for trace_id, ref in pairs:
                 grouped.append((trace_id, ref))
                 refs[trace_id] = record.partition
@@ -649,7 +670,7 @@ def install(app: faust.App, rt: Runtime) -> None:
 
     @app.agent(projections_topic, name="trace_projections", concurrency=1)
     async def trace_projections(stream: Any) -> None:
-        await run_batches("trace_projections", stream, handle_projections)
+        await run_batches("trace_projections", stream, handle_projections, INTERNAL_BATCH_MESSAGES)
 
     @app.timer(settings.trace_scan_interval_s)
     async def summarize_idle_traces() -> None:
@@ -658,15 +679,7 @@ def install(app: faust.App, rt: Runtime) -> None:
     # --- metric partials -> windows -> metric documents ---
     async def handle_partials(records: list[Record], started_ns: int) -> None:
         now = time.time_ns()
-        for record in records:
-            try:
-                if record.key:  # one partial keyed by its metric key (written before the sends were batched)
-                    partials = [Partial.from_bytes(record.value or b"")]
-                else:
-                    partials = decode_partials(record.value or b"")
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("skipping an unreadable metric partial: %s", exc)
-                continue
+        for record, partials in _unpack(records, _one_partial, decode_partials, "metric partial"):
             store = rt.windows_for(windows_table, record.partition)[1]
             for partial in partials:
                 added = store.add(partial, now)
@@ -674,11 +687,12 @@ def install(app: faust.App, rt: Runtime) -> None:
                     telemetry.W_METRIC_LATE.labels(partial.key.metricset).inc(partial.stats.count)
                 if added.overflowed:
                     telemetry.W_METRIC_OVERFLOW.labels(partial.key.metricset).inc(partial.stats.count)
+        rt.flush_windows()
         rt.count_batch("metric_partials", records, None)
 
     @app.agent(partials_topic, name="metric_partials", concurrency=1)
     async def metric_partials(stream: Any) -> None:
-        await run_batches("metric_partials", stream, handle_partials)
+        await run_batches("metric_partials", stream, handle_partials, INTERNAL_BATCH_MESSAGES)
 
     @app.timer(min(1.0, settings.metric_window_s / 2))
     async def close_metric_windows() -> None:
@@ -778,6 +792,33 @@ def _background_seek(app: faust.App, tp: Any, offset: int) -> None:
     task.add_done_callback(_SEEKS.discard)
 
 
+def _one_projection(record: Record) -> list[Any]:
+    """A keyed projection message (the format before the sends were batched): one ref of its trace id."""
+    return [(bytes(record.key or b"").decode(errors="replace"), decode_ref(record.value or b""))]
+
+
+def _one_partial(record: Record) -> list[Any]:
+    """A keyed partial message (the format before the sends were batched): one partial."""
+    return [Partial.from_bytes(record.value or b"")]
+
+
+def _unpack(
+    records: Sequence[Record],
+    one: Callable[[Record], list[Any]],
+    many: Callable[[bytes], list[Any]],
+    what: str,
+) -> Iterator[tuple[Record, list[Any]]]:
+    """(record, its entries) of an internal topic's batch: a keyed record holds one entry (`one`), an
+    unkeyed one a batch (`many`); an unreadable record is logged and skipped (it is still acknowledged)."""
+    for record in records:
+        try:
+            entries = one(record) if record.key else many(record.value or b"")
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping an unreadable %s: %s", what, exc)
+            continue
+        yield record, entries
+
+
 def _ranges(records: Sequence[Record]) -> dict[str, list[int]]:
     """`topic:partition` -> [first offset, last offset] of a batch (for the batch log line)."""
     ranges: dict[str, list[int]] = {}
@@ -798,14 +839,18 @@ def _track(rt: Runtime, table: Any, refs: Iterable[Any], partition_of: dict[str,
         by_trace.setdefault(trace_id, []).append(ref)
     now = time.time_ns()
     closed = []
-    spans = 0
+    spans = late = 0
     for trace_id, trace_refs in by_trace.items():
         partition = partition_of.get(trace_id)
         if partition is None:
             continue
         tracker = rt.tracker(table, partition)[1]
-        spans += sum(1 for ref in trace_refs if hasattr(ref, "span_id"))
+        before = tracker.late_refs
         evicted = tracker.add(trace_id, trace_refs, now)
+        if tracker.late_refs != before:
+            late += tracker.late_refs - before
+            continue
+        spans += sum(1 for ref in trace_refs if hasattr(ref, "span_id"))
         if evicted:
             telemetry.W_TRACE_EVICTIONS.inc(len(evicted))
             closed.extend(evicted)
@@ -814,6 +859,8 @@ def _track(rt: Runtime, table: Any, refs: Iterable[Any], partition_of: dict[str,
             if service and getattr(ref, "parent_id", "x") is None:
                 rt.roots.learn(trace_id, service)
     telemetry.W_SPANS_TRACKED.inc(spans)
+    if late:
+        telemetry.W_TRACE_LATE_REFS.inc(late)
     pending = rt.summaries(closed)
     telemetry.W_TRACE_SUMMARIES.inc(len(pending))
     return pending
@@ -876,6 +923,7 @@ async def _close_windows(rt: Runtime) -> None:
                 )
             )
     if not pending:
+        rt.flush_windows()
         return
     token = BATCH_ID.set(new_batch_id())
     try:

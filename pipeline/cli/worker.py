@@ -134,6 +134,7 @@ def worker_command() -> None:
     """
     from pipeline.config.elasticsearch import ElasticsearchSettings
     from pipeline.config.kafka import KafkaSettings
+    from pipeline.config.limits import LimitSettings
     from pipeline.config.sink import SinkSettings
     from pipeline.config.worker import WorkerSettings
 
@@ -144,6 +145,7 @@ def worker_command() -> None:
         ("kafka", KafkaSettings, "LOGTRACE_KAFKA_"),
         ("es", ElasticsearchSettings, "LOGTRACE_ES_"),
         ("sink", SinkSettings, "LOGTRACE_SINK_"),
+        ("limits", LimitSettings, "LOGTRACE_LIMIT_"),
     ):
         try:
             loaded[key] = cls()
@@ -156,15 +158,16 @@ def worker_command() -> None:
             (KafkaSettings, "LOGTRACE_KAFKA_"),
             (ElasticsearchSettings, "LOGTRACE_ES_"),
             (SinkSettings, "LOGTRACE_SINK_"),
+            (LimitSettings, "LOGTRACE_LIMIT_"),
         ],
     )
     if problems:
         typer.echo("logtrace worker: invalid configuration\n" + "\n".join(problems), err=True)
         raise typer.Exit(2)
-    run_worker(loaded["worker"], loaded["kafka"], loaded["es"], loaded["sink"])
+    run_worker(loaded["worker"], loaded["kafka"], loaded["es"], loaded["sink"], loaded["limits"])
 
 
-def run_worker(worker: object, kafka: object, es: object, sink: object) -> None:
+def run_worker(worker: object, kafka: object, es: object, sink: object, limits: object) -> None:
     """Build the faust app with every agent and run it until SIGTERM/SIGINT (or a fatal error)."""
     import faust
     from mode import Service
@@ -195,7 +198,8 @@ def run_worker(worker: object, kafka: object, es: object, sink: object) -> None:
         },
     )
     faust_app = create_app(worker, kafka)  # type: ignore[arg-type]
-    runtime = Runtime(faust_app, worker, kafka, es, sink)  # type: ignore[arg-type]
+    bounds = limits.limits()  # type: ignore[attr-defined]
+    runtime = Runtime(faust_app, worker, kafka, es, sink, bounds)  # type: ignore[arg-type]
     install(faust_app, runtime)
 
     @faust_app.service

@@ -4,6 +4,14 @@ The mapping (trace id -> `TraceState.to_dict()`) is the state: every change is w
 faust table (or a plain dict mirrored into one) survives a restart or rebalance. The tracker adds only
 an in-memory order of traces by last activity, rebuilt from the mapping by `resync()`; it assumes
 the processing time passed in does not go backwards (if it does, some traces close late, none is lost).
+
+A trace is summarized once. Refs that arrive after their trace was closed with spans — a span later
+than the idle time, or a log line read after its spans (a backlogged worker spreads one trace's
+records over more than `idle_s`) — are counted in `late_refs` and dropped: re-opening the trace would
+close it again into a second summary under the same document id, which Elasticsearch refuses with 409
+(a duplicate write, and the first summary stays). The memory of closed traces is per process and
+capped like the open traces; after a restart or rebalance a replay may still re-summarize (then the
+409 is the expected replay answer).
 """
 
 from collections import OrderedDict
@@ -42,6 +50,10 @@ class TraceTracker:
         self.max_spans_per_trace = max_spans_per_trace
         # Trace id -> last activity, least recently active first.
         self._activity: OrderedDict[str, int] = OrderedDict()
+        # Recently closed traces that had spans (their summary is written), oldest first, capped.
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        # Refs dropped because their trace was already summarized.
+        self.late_refs = 0
         self.resync()
 
     def __len__(self) -> int:
@@ -53,7 +65,12 @@ class TraceTracker:
         self._activity = OrderedDict((trace_id, seen) for seen, trace_id in by_activity)
 
     def add(self, trace_id: str, refs: Iterable[Ref], now_ns: int) -> list[Closed]:
-        """Account refs of one trace (one table write for all); returns traces evicted by the cap."""
+        """Account refs of one trace (one table write for all); returns traces evicted by the cap.
+
+        Refs of a trace already closed and summarized are dropped (see the module doc)."""
+        if trace_id in self._closed:
+            self.late_refs += sum(1 for _ in refs)
+            return []
         data = self.table.get(trace_id)
         state = TraceState(now_ns, now_ns) if data is None else TraceState.from_dict(data)
         for ref in refs:
@@ -89,4 +106,11 @@ class TraceTracker:
         """Drop `trace_id` from the order and the mapping; its state, if the mapping still had it."""
         del self._activity[trace_id]
         data = self.table.pop(trace_id, None)
-        return [] if data is None else [Closed(trace_id, TraceState.from_dict(data))]
+        if data is None:
+            return []
+        state = TraceState.from_dict(data)
+        if state.span_count:
+            self._closed[trace_id] = None
+            while len(self._closed) > self.max_open_traces:
+                self._closed.popitem(last=False)
+        return [Closed(trace_id, state)]

@@ -71,12 +71,15 @@ def _vocabulary(value: str | None, allowed: frozenset[str]) -> str:
 
 def span_key(doc: Doc) -> MetricKey:
     """RED key of a span: service, operation (`http.route`, else the span name), kind, outcome."""
-    return MetricKey(SPAN_RED, (
-        text(doc, "service.name") or UNKNOWN,
-        text(doc, "http.route") or text(doc, "span.name") or UNKNOWN,
-        _vocabulary(text(doc, "span.kind"), _KINDS),
-        _vocabulary(text(doc, "event.outcome"), _OUTCOMES),
-    ))
+    return MetricKey(
+        SPAN_RED,
+        (
+            text(doc, "service.name") or UNKNOWN,
+            text(doc, "http.route") or text(doc, "span.name") or UNKNOWN,
+            _vocabulary(text(doc, "span.kind"), _KINDS),
+            _vocabulary(text(doc, "event.outcome"), _OUTCOMES),
+        ),
+    )
 
 
 def level_key(doc: Doc) -> MetricKey:

@@ -119,8 +119,9 @@ def _observations(doc: Doc) -> list[tuple[MetricKey, bool, int | None]]:
     return found
 
 
-def aggregate(docs: Iterable[Doc], window_s: int = DEFAULT_WINDOW_S,
-              max_keys_per_window: int = DEFAULT_MAX_KEYS) -> list[Partial]:
+def aggregate(
+    docs: Iterable[Doc], window_s: int = DEFAULT_WINDOW_S, max_keys_per_window: int = DEFAULT_MAX_KEYS
+) -> list[Partial]:
     """The partials of one batch: tumbling windows of `window_s` by event time, keys capped per window."""
     window_ns = window_s * NS_PER_S
     cardinality = Cardinality(max_keys_per_window)

@@ -68,6 +68,8 @@ class WindowStore:
         self._meta: dict[str, Any] = dict(self.table.get(META) or _EMPTY_META)
         self._buckets: dict[Bucket, dict[MetricKey, str]] = defaultdict(dict)
         self._cardinality = Cardinality(self.max_keys_per_window)
+        # Entry name -> its Stats, decoded once (not at every merge); the mapping keeps the JSON form.
+        self._live: dict[str, Stats] = {}
         for name, entry in self.table.items():
             if name != META:
                 bucket, key = (entry["late"], entry["window_start_ns"]), MetricKey.from_json(entry["key"])
@@ -80,12 +82,14 @@ class WindowStore:
         bucket = (late, partial.window_start_ns)
         key = self._cardinality.admit(bucket, partial.key)
         name = self._buckets[bucket].get(key)
-        stats = Stats()
         if name is None:
             name = f"{'late' if late else 'window'}|{partial.window_start_ns}|{key.token()}"
             self._buckets[bucket][key] = name
+            stats = self._live[name] = Stats()
         else:
-            stats = Stats.from_json(self.table[name]["stats"])
+            stats = self._live.get(name) or self._live.setdefault(
+                name, Stats.from_json(self.table[name]["stats"])
+            )
         stats.merge(partial.stats)
         self.table[name] = {
             "late": late,
@@ -129,7 +133,8 @@ class WindowStore:
         self._cardinality.forget(bucket)
         emitted = []
         for key in sorted(entries, key=MetricKey.token):
-            stats = Stats.from_json(self.table.pop(entries[key])["stats"])
+            entry = self.table.pop(entries[key])
+            stats = self._live.pop(entries[key], None) or Stats.from_json(entry["stats"])
             doc = metric_doc(key, start, self.window_ns, stats, late=late)
             emitted.append(Emitted(metric_id_input(key, start, late_seq), doc))
         return emitted

@@ -80,19 +80,27 @@ class _Table:
         self.sent.append((partition, key, value))
 
 
-def test_partition_state_writes_through_and_defers_deletes() -> None:
+def test_partition_state_coalesces_writes_and_defers_deletes() -> None:
     table = _Table()
     state = PartitionState(table, 3)
+    state["a"] = {"n": 0}
     state["a"] = {"n": 1}
+    # The store is written at once; the changelog only at flush, once per key, with its last value.
+    assert table.data == {"3|a": {"n": 1}} and table.sent == []
+    assert state.flush() == 1 and table.sent == [(3, "3|a", {"n": 1})]
     state["a"] = {"n": 1}  # unchanged: no second changelog record
-    assert table.data == {"3|a": {"n": 1}} and table.sent == [(3, "3|a", {"n": 1})]
+    assert state.flush() == 0 and table.sent == [(3, "3|a", {"n": 1})]
+    state["c"] = {"n": 9}
+    del state["c"]  # written and deleted before a flush: only its tombstone is written
+    assert state.flush_deletes() == 1 and table.sent[-1] == (3, "3|c", None)
+    assert (3, "3|c", {"n": 9}) not in table.sent
     del state["a"]
-    assert "a" not in state and table.sent == [(3, "3|a", {"n": 1})]
+    assert "a" not in state and table.sent[-1] == (3, "3|c", None)
     assert state.flush_deletes() == 1 and table.sent[-1] == (3, "3|a", None)
     state["b"] = {"n": 2}
     del state["b"]
-    state["b"] = {"n": 3}  # re-created before the flush: its tombstone is not written
-    assert state.flush_deletes() == 0
+    state["b"] = {"n": 3}  # re-created before the flush: its tombstone is not written, its value is
+    assert state.flush_deletes() == 0 and table.sent[-1] == (3, "3|b", {"n": 3})
     other = PartitionState(table, 4)
     assert list(other) == [] and list(PartitionState(table, 3)) == ["b"]
 

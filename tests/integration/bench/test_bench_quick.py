@@ -51,6 +51,9 @@ def test_quick_mode_writes_every_section(devstack, tmp_path: Path) -> None:
         == books["sink_indexed"] + books["sink_duplicates"] + books["sink_dead_lettered"]
     )
     assert books["balanced"] is True
+    # ... and nothing is written twice: a 409 from one healthy worker is a bug (a second summary of a
+    # trace, or a replay), not the expected answer to a replay.
+    assert books["sink_duplicates"] == 0
 
     assert "| **headline: logtrace / min(A, B)** |" in (tmp_path / "results.md").read_text()
     if results["plots"].endswith(".png"):

@@ -49,7 +49,13 @@ def _rows(mark: str) -> list[tuple[str, Event]]:
         ),
         ("empty_record", Event(b"", expect="empty_record")),
         ("tombstone", Event(None, key=b"k", expect="empty_record")),
-        ("large_5mb", Event(b'{"message": "' + b"x" * (5 * 1024 * 1024) + b'"}', flag="record_truncated")),
+        ("large_50mb", Event(b'{"message": "' + b"x" * (50 * 1024 * 1024) + b'"}', flag="record_truncated")),
+        (
+            # Deeper than LOGTRACE_LIMIT_MAX_JSON_DEPTH=16 set below (the default, 32, would index it): the
+            # configured limit reaches the worker's parsers.
+            "json_20_deep_past_configured_limit",
+            Event(f'{{{secret}, "a":'.encode() + b'{"a":' * 19 + b"1" + b"}" * 20, expect="json_too_deep"),
+        ),
         (
             # No value reaches Elasticsearch with a conflicting type: the parser keeps a declared field only
             # when its value fits the mapping, else under `attributes` (and the index has ignore_malformed).
@@ -128,7 +134,8 @@ def test_hostile_records_through_a_real_worker(devstack, tmp_path: Path) -> None
     names = SharedNames.new()
     asyncio.run(
         _create(
-            devstack, {names.raw: {"max.message.bytes": str(6 * 1024 * 1024)}, names.spans: {}, names.dlq: {}}
+            devstack,
+            {names.raw: {"max.message.bytes": str(60 * 1024 * 1024)}, names.spans: {}, names.dlq: {}},
         )
     )
     raw = Oracle(devstack, names, "hostile_raw")
@@ -161,7 +168,8 @@ def test_hostile_records_through_a_real_worker(devstack, tmp_path: Path) -> None
         names,
         LOGTRACE_OTLP_LOGS_TOPIC="",
         LOGTRACE_BATCH_MAX_RECORDS="100",
-        LOGTRACE_MAX_PARTITION_FETCH_BYTES=str(8 * 1024 * 1024),
+        LOGTRACE_MAX_PARTITION_FETCH_BYTES=str(64 * 1024 * 1024),
+        LOGTRACE_LIMIT_MAX_JSON_DEPTH="16",
     )
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     expected = len(raw.events) + len(spans.events)

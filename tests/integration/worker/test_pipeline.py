@@ -330,6 +330,9 @@ def test_metrics_health_ready(run) -> None:
         assert f"# TYPE {name.removesuffix('_total')}" in text or f"# TYPE {name}" in text, name
     consumed = metric_value(text, "logtrace_worker_records_consumed_total", topic=run.names.raw)
     assert consumed >= len(run.batch.raw)
+    # One healthy worker, nothing replayed: no document is written twice (a 409 would be a second
+    # summary of a trace, or a replay that should not have happened).
+    assert metric_value(text, "logtrace_sink_documents_duplicate_total") == 0
     # The worker's own logs: JSON lines, those about one batch carry its correlation id.
     lines = [
         json.loads(line) for line in run.worker.log_path.read_text().splitlines() if line.startswith("{")

@@ -21,12 +21,29 @@ from pipeline.correlate.projection import (
 )
 from pipeline.worker import internal_partition
 
-FIELDS = ["@timestamp", "trace.id", "span.id", "parent.id", "span.name", "service.name", "event.start",
-          "event.end", "event.duration", "event.outcome", "span.status.code", "log.level"]
+FIELDS = [
+    "@timestamp",
+    "trace.id",
+    "span.id",
+    "parent.id",
+    "span.name",
+    "service.name",
+    "event.start",
+    "event.end",
+    "event.duration",
+    "event.outcome",
+    "span.status.code",
+    "log.level",
+]
 # Values a hostile document may hold: wrong types, malformed times, plausible times.
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-    st.lists(st.integers(), max_size=2), st.builds(ns_to_iso, st.integers(0, 2**62)),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+    st.builds(ns_to_iso, st.integers(0, 2**62)),
 )
 
 
@@ -34,8 +51,9 @@ class TestSpanProjection:
     def test_keeps_ids_times_service_and_error(self):
         """A span projects to id, parent, name, service, start/end in ns and error flag, keyed by trace id."""
         projected = span_projection(span_doc("b" * 16, "a" * 16, 10, 50, "cart", error=True))
-        assert projected == Projected(TRACE, SpanRef("b" * 16, "a" * 16, "op-" + "b" * 16, "cart",
-                                                     T0 + 10, T0 + 50, True))
+        assert projected == Projected(
+            TRACE, SpanRef("b" * 16, "a" * 16, "op-" + "b" * 16, "cart", T0 + 10, T0 + 50, True)
+        )
 
     def test_status_error_alone_is_an_error(self):
         """A span with OTLP status error counts as an error even when its outcome says otherwise."""
@@ -107,8 +125,11 @@ class TestWireFormat:
 
     def test_batch_round_trip(self):
         """encode_refs then decode_refs gives back the (trace id, ref) pairs in order."""
-        pairs = [(TRACE, SpanRef("b" * 16, None, "GET /", "cart", T0, T0 + 5, True)), (TRACE, LogRef("warn")),
-                 ("c" * 32, LogRef(None))]
+        pairs = [
+            (TRACE, SpanRef("b" * 16, None, "GET /", "cart", T0, T0 + 5, True)),
+            (TRACE, LogRef("warn")),
+            ("c" * 32, LogRef(None)),
+        ]
         assert decode_refs(encode_refs(pairs)) == pairs
         assert decode_refs(encode_refs([])) == []
 
@@ -137,8 +158,10 @@ class TestIsoToNs:
         """Offsets are applied and a short fraction means that many digits."""
         assert iso_to_ns("1970-01-01T01:00:00.5+01:00") == 500_000_000
 
-    @pytest.mark.parametrize("text", ["", "2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z",
-                                      "2026-01-01T00:00:00.1234567890Z"])
+    @pytest.mark.parametrize(
+        "text",
+        ["", "2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00.1234567890Z"],
+    )
     def test_malformed_is_none(self, text):
         """Times without a zone, impossible dates or over-long fractions read as None."""
         assert iso_to_ns(text) is None

@@ -7,8 +7,14 @@ from pipeline.correlate.projection import LogRef, SpanRef
 from pipeline.correlate.state import MAX_SERVICES, TraceState
 
 
-def ref(span_id: str, parent: str | None = "p", start: int = 0, end: int = 10, service: str | None = "svc",
-        error: bool = False) -> SpanRef:
+def ref(
+    span_id: str,
+    parent: str | None = "p",
+    start: int = 0,
+    end: int = 10,
+    service: str | None = "svc",
+    error: bool = False,
+) -> SpanRef:
     return SpanRef(span_id, parent, f"op-{span_id}", service, T0 + start, T0 + end, error)
 
 

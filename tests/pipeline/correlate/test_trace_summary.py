@@ -21,7 +21,10 @@ def checkout_trace() -> list[dict]:
         span_doc(sid(3), sid(2), 150, 350, "cart", name="SELECT cart"),
         span_doc(sid(4), sid(1), 300, 900, "payment", error=True),
         span_doc(sid(5), sid(4), 350, 500, "payment", error=True),
-        log_doc("info"), log_doc("info", service="cart"), log_doc("error"), log_doc("fatal"),
+        log_doc("info"),
+        log_doc("info", service="cart"),
+        log_doc("error"),
+        log_doc("fatal"),
     ]
 
 
@@ -44,8 +47,13 @@ class TestSelfTimes:
 
     def test_overlapping_children_count_once_and_are_clipped(self):
         """Overlapping children count once, and the parts outside the parent are clipped away."""
-        spans = [span("p", None, 0, 100), span("a", "p", -20, 30), span("b", "p", 20, 60),
-                 span("c", "p", 90, 150), span("d", "p", 40, 50)]
+        spans = [
+            span("p", None, 0, 100),
+            span("a", "p", -20, 30),
+            span("b", "p", 20, 60),
+            span("c", "p", 90, 150),
+            span("d", "p", 40, 50),
+        ]
         assert self_times(spans)["p"] == 100 - 60 - 10
 
     def test_child_outside_parent_subtracts_nothing(self):
@@ -77,8 +85,13 @@ class TestSummaryDoc:
             "trace.summary.truncated": False,
             # payment 600-150, root 1000-800, db 200, payment child 150, cart 300-200; ties by span id.
             "trace.summary.top_spans.id": [sid(4), sid(1), sid(3), sid(5), sid(2)],
-            "trace.summary.top_spans.name": [f"op-{sid(4)}", "GET /checkout", "SELECT cart", f"op-{sid(5)}",
-                                             f"op-{sid(2)}"],
+            "trace.summary.top_spans.name": [
+                f"op-{sid(4)}",
+                "GET /checkout",
+                "SELECT cart",
+                f"op-{sid(5)}",
+                f"op-{sid(2)}",
+            ],
             "trace.summary.top_spans.service": ["payment", "frontend", "cart", "payment", "cart"],
             "trace.summary.top_spans.self_time": [450, 200, 200, 150, 100],
         }

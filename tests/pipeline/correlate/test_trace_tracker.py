@@ -49,6 +49,32 @@ class TestTraceTracker:
         assert len(tracker.idle(5 * S)) == 1
         assert tracker.idle(10 * S) == []
 
+    def test_a_summarized_trace_is_not_reopened_by_late_refs(self):
+        """Refs arriving after a trace closed with spans are dropped, not summarized again under the same
+        id (the 409 duplicates of a backlogged single worker); a logs-only close does not block spans."""
+        table: dict = {}
+        tracker = TraceTracker(table, idle_s=1)
+        tracker.add("t", [root()], 0)
+        assert [trace_id for trace_id, _ in tracker.idle(5 * S)] == ["t"]
+        assert tracker.add("t", [child(1), LogRef("error")], 6 * S) == []
+        assert tracker.late_refs == 2 and table == {} and len(tracker) == 0
+        assert tracker.idle(20 * S) == []
+        # A trace closed before any span arrived (logs read first) still gets its summary later.
+        tracker.add("u", [LogRef("info")], 0)
+        assert [state.span_count for _, state in tracker.idle(5 * S)] == [0]
+        tracker.add("u", [root()], 6 * S)
+        assert [(trace_id, state.span_count) for trace_id, state in tracker.idle(10 * S)] == [("u", 1)]
+        assert tracker.late_refs == 2
+
+    def test_closed_memory_is_capped(self):
+        tracker = TraceTracker({}, idle_s=1, max_open_traces=2)
+        for n in range(5):
+            tracker.add(f"t{n}", [root()], 0)
+            tracker.evict_oldest()
+        tracker.idle(5 * S)
+        tracker.add("t0", [root()], 6 * S)  # forgotten (over the cap): opens again
+        assert len(tracker) == 1 and tracker.late_refs == 0
+
     def test_oldest_is_evicted_over_the_cap(self):
         """Past max_open_traces, add() returns the least recently active traces, to be summarized early."""
         tracker = TraceTracker({}, max_open_traces=2)

@@ -8,8 +8,17 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 T0 = 1_767_225_600 * 1_000_000_000
 
 
-def span_doc(span_id: str, parent: str | None, start: int, end: int, service: str, *, error: bool = False,
-             name: str | None = None, trace_id: str = TRACE) -> Doc:
+def span_doc(
+    span_id: str,
+    parent: str | None,
+    start: int,
+    end: int,
+    service: str,
+    *,
+    error: bool = False,
+    name: str | None = None,
+    trace_id: str = TRACE,
+) -> Doc:
     """A span of `trace_id` from T0+start to T0+end (ns offsets)."""
     doc: Doc = {
         "@timestamp": ns_to_iso(T0 + start),

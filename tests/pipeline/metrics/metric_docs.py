@@ -12,8 +12,16 @@ def at(seconds: float) -> int:
     return T0 + round(seconds * NS_PER_S)
 
 
-def span(seconds: float = 0, duration: int = 1_000_000, *, service: str = "cart", name: str = "GET",
-         kind: str = "server", outcome: str = "success", route: str | None = None) -> Doc:
+def span(
+    seconds: float = 0,
+    duration: int = 1_000_000,
+    *,
+    service: str = "cart",
+    name: str = "GET",
+    kind: str = "server",
+    outcome: str = "success",
+    route: str | None = None,
+) -> Doc:
     """A span starting at T0 + `seconds` lasting `duration` ns."""
     doc: Doc = {
         "@timestamp": ns_to_iso(at(seconds)),
@@ -30,11 +38,21 @@ def span(seconds: float = 0, duration: int = 1_000_000, *, service: str = "cart"
     return doc
 
 
-def log(seconds: float = 0, level: str | None = "info", *, service: str | None = "cart",
-        status: int | None = None, duration: int | None = None) -> Doc:
+def log(
+    seconds: float = 0,
+    level: str | None = "info",
+    *,
+    service: str | None = "cart",
+    status: int | None = None,
+    duration: int | None = None,
+) -> Doc:
     """A log record at T0 + `seconds`; an access log when `status` is given."""
     doc: Doc = {"@timestamp": ns_to_iso(at(seconds)), "message": "m", "logtrace.format": "json"}
-    optional = {"log.level": level, "service.name": service, "http.response.status_code": status,
-                "event.duration": duration}
+    optional = {
+        "log.level": level,
+        "service.name": service,
+        "http.response.status_code": status,
+        "event.duration": duration,
+    }
     doc.update((name, value) for name, value in optional.items() if value is not None)
     return doc

@@ -51,22 +51,37 @@ class TestMetricDoc:
         key, stats = merged([log(1, "warn"), log(2, "warn")])
         doc = metric_doc(key, T0, WINDOW, stats, late=True)
         assert {name: doc[name] for name in doc if name.startswith(("metrics.", "log.", "service."))} == {
-            "metrics.count": 2, "metrics.late": True, "log.level": "warn", "service.name": "cart"}
+            "metrics.count": 2,
+            "metrics.late": True,
+            "log.level": "warn",
+            "service.name": "cart",
+        }
 
     def test_every_field_is_declared(self):
         """Every field of every metricset's documents is in mappings/fields.yml."""
         docs = [span(1), log(2, status=200, duration=5), log(3) | {"log.pattern.id": "0123456789abcdef"}]
         partials = aggregate(docs)
         assert {partial.key.metricset for partial in partials} == {
-            "span_red", "log_levels", "access_status", "log_patterns"}
-        names = {name for partial in partials
-                 for name in metric_doc(partial.key, T0, WINDOW, partial.stats, late=False)}
+            "span_red",
+            "log_levels",
+            "access_status",
+            "log_patterns",
+        }
+        names = {
+            name
+            for partial in partials
+            for name in metric_doc(partial.key, T0, WINDOW, partial.stats, late=False)
+        }
         assert sorted(name for name in names if not is_declared(name)) == []
 
     def test_id_input_is_deterministic_per_window_key_and_late_flush(self):
         """The same window and key give the same id input; another window, key or late flush another."""
         key = MetricKey(LOG_LEVELS, ("cart", "info"))
-        inputs = {metric_id_input(key, T0), metric_id_input(key, T0 + WINDOW),
-                  metric_id_input(MetricKey(LOG_LEVELS, ("cart", "warn")), T0),
-                  metric_id_input(key, T0, 0), metric_id_input(key, T0, 1)}
+        inputs = {
+            metric_id_input(key, T0),
+            metric_id_input(key, T0 + WINDOW),
+            metric_id_input(MetricKey(LOG_LEVELS, ("cart", "warn")), T0),
+            metric_id_input(key, T0, 0),
+            metric_id_input(key, T0, 1),
+        }
         assert metric_id_input(key, T0) == metric_id_input(key, T0) and len(inputs) == 5

@@ -28,8 +28,12 @@ class TestKeys:
         """A span key is service, operation, kind and outcome."""
         key = span_key(span(service="cart", name="GET", kind="client", outcome="failure"))
         assert key == MetricKey(SPAN_RED, ("cart", "GET", "client", "failure"))
-        assert key.fields() == {"service.name": "cart", "span.operation": "GET", "span.kind": "client",
-                                "event.outcome": "failure"}
+        assert key.fields() == {
+            "service.name": "cart",
+            "span.operation": "GET",
+            "span.kind": "client",
+            "event.outcome": "failure",
+        }
 
     def test_closed_vocabularies_map_strays_to_unknown(self):
         """Kind, outcome and level outside their vocabularies, or missing, become unknown."""
@@ -56,7 +60,10 @@ class TestKeys:
         key = pattern_key(doc)
         assert key == MetricKey(LOG_PATTERNS, ("cart", "0123456789abcdef", "error"))
         assert key.fields() == {
-            "service.name": "cart", "log.pattern.id": "0123456789abcdef", "log.level": "error"}
+            "service.name": "cart",
+            "log.pattern.id": "0123456789abcdef",
+            "log.level": "error",
+        }
         assert pattern_key(log()) is None
         assert pattern_key(log() | {"log.pattern.id": ""}) is None
         stray = pattern_key(log(level="LOUD", service=None) | {"log.pattern.id": "p"})

@@ -8,11 +8,27 @@ from parsers.timefmt import MAX_NS, NS_PER_S, ns_to_iso
 from pipeline.metrics.keys import ACCESS_STATUS, LOG_LEVELS, LOG_PATTERNS, SPAN_RED, MetricKey
 from pipeline.metrics.partials import Partial, aggregate, decode_partials, encode_partials
 
-FIELDS = ["@timestamp", "span.name", "span.kind", "service.name", "http.route", "event.duration",
-          "event.outcome", "span.status.code", "log.level", "http.response.status_code", "log.pattern.id"]
+FIELDS = [
+    "@timestamp",
+    "span.name",
+    "span.kind",
+    "service.name",
+    "http.route",
+    "event.duration",
+    "event.outcome",
+    "span.status.code",
+    "log.level",
+    "http.response.status_code",
+    "log.pattern.id",
+]
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-    st.lists(st.integers(), max_size=2), st.builds(ns_to_iso, st.integers(0, 2**62)),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+    st.builds(ns_to_iso, st.integers(0, 2**62)),
 )
 
 
@@ -23,8 +39,11 @@ def by_key(partials: list[Partial]) -> dict[tuple[int, MetricKey], Partial]:
 class TestAggregate:
     def test_span_counts_errors_and_durations(self):
         """Spans of one key add up to one partial: count, errors (failure outcome) and durations."""
-        docs = [span(1, 100, outcome="failure"), span(2, 300, outcome="failure"),
-                span(3, 200) | {"span.status.code": "error"}]
+        docs = [
+            span(1, 100, outcome="failure"),
+            span(2, 300, outcome="failure"),
+            span(3, 200) | {"span.status.code": "error"},
+        ]
         partials = by_key(aggregate(docs))
         failed = partials[T0, MetricKey(SPAN_RED, ("cart", "GET", "server", "failure"))]
         assert (failed.stats.count, failed.stats.errors, failed.stats.durations.sum) == (2, 2, 400)
@@ -33,8 +52,12 @@ class TestAggregate:
 
     def test_logs_count_per_level_and_access_logs_per_status_class(self):
         """Every log counts per level; one with an HTTP status also per status class, with its duration."""
-        docs = [log(1, "info"), log(2, "error"), log(3, None, status=503, duration=7_000),
-                log(4, None, status=200)]
+        docs = [
+            log(1, "info"),
+            log(2, "error"),
+            log(3, None, status=503, duration=7_000),
+            log(4, None, status=200),
+        ]
         partials = by_key(aggregate(docs))
         assert partials[T0, MetricKey(LOG_LEVELS, ("cart", "unknown"))].stats.count == 2
         failed = partials[T0, MetricKey(ACCESS_STATUS, ("cart", "5xx"))].stats
@@ -44,8 +67,12 @@ class TestAggregate:
 
     def test_mined_logs_count_per_pattern(self):
         """A log with log.pattern.id also counts in log_patterns per service, pattern and level."""
-        docs = [log(1, "warn") | {"log.pattern.id": "a"}, log(2, "warn") | {"log.pattern.id": "a"},
-                log(3, "info") | {"log.pattern.id": "b"}, log(4, "info")]
+        docs = [
+            log(1, "warn") | {"log.pattern.id": "a"},
+            log(2, "warn") | {"log.pattern.id": "a"},
+            log(3, "info") | {"log.pattern.id": "b"},
+            log(4, "info"),
+        ]
         partials = by_key(aggregate(docs))
         assert partials[T0, MetricKey(LOG_PATTERNS, ("cart", "a", "warn"))].stats.count == 2
         assert partials[T0, MetricKey(LOG_PATTERNS, ("cart", "b", "info"))].stats.count == 1
@@ -63,7 +90,10 @@ class TestAggregate:
         """Documents fall into tumbling windows by @timestamp; max_event_ns is the latest event of each."""
         partials = aggregate([log(0), log(9.999), log(10), log(25)], window_s=10)
         assert sorted((p.window_start_ns, p.stats.count, p.max_event_ns) for p in partials) == [
-            (T0, 2, at(9.999)), (at(10), 1, at(10)), (at(20), 1, at(25))]
+            (T0, 2, at(9.999)),
+            (at(10), 1, at(10)),
+            (at(20), 1, at(25)),
+        ]
 
     def test_documents_without_a_readable_time_are_not_counted(self):
         """A document without a parseable @timestamp is skipped (parsers always set one)."""
@@ -88,7 +118,10 @@ class TestAggregate:
         for partial in aggregate([span(1, 100), span(2, 5_000), log(3, status=404, duration=9)]):
             restored = Partial.from_bytes(partial.to_bytes())
             assert (restored.window_start_ns, restored.key, restored.max_event_ns) == (
-                partial.window_start_ns, partial.key, partial.max_event_ns)
+                partial.window_start_ns,
+                partial.key,
+                partial.max_event_ns,
+            )
             assert restored.stats.to_json() == partial.stats.to_json()
 
     def test_partials_batch_round_trip(self):
@@ -96,7 +129,8 @@ class TestAggregate:
         partials = aggregate([span(1, 100), span(2, 5_000), log(3, status=404, duration=9)])
         restored = decode_partials(encode_partials(partials))
         assert [(p.window_start_ns, p.key, p.max_event_ns, p.stats.to_json()) for p in restored] == [
-            (p.window_start_ns, p.key, p.max_event_ns, p.stats.to_json()) for p in partials]
+            (p.window_start_ns, p.key, p.max_event_ns, p.stats.to_json()) for p in partials
+        ]
 
     @given(st.lists(st.dictionaries(st.sampled_from(FIELDS), VALUES), max_size=20), st.integers(1, 3600))
     def test_arbitrary_documents_never_raise(self, docs, window_s):

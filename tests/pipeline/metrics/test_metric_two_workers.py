@@ -30,9 +30,16 @@ def close_all(batches: list[list[dict]]) -> list[dict]:
 
 
 def random_spans(rng: random.Random, n: int) -> list[dict]:
-    return [span(rng.uniform(0, 30), int(rng.lognormvariate(14, 1.5)), service=rng.choice(["cart", "pay"]),
-                 name=rng.choice(["GET", "POST"]), outcome=rng.choice(["success", "success", "failure"]))
-            for _ in range(n)]
+    return [
+        span(
+            rng.uniform(0, 30),
+            int(rng.lognormvariate(14, 1.5)),
+            service=rng.choice(["cart", "pay"]),
+            name=rng.choice(["GET", "POST"]),
+            outcome=rng.choice(["success", "success", "failure"]),
+        )
+        for _ in range(n)
+    ]
 
 
 class TestTwoWorkers:
@@ -58,16 +65,24 @@ class TestTwoWorkers:
             key = (ns_to_iso(start), d["service.name"], d["span.name"], d["event.outcome"])
             groups[key].append(d["event.duration"])
         for doc in merged:
-            durations = sorted(groups[doc["@timestamp"], doc["service.name"], doc["span.operation"],
-                                      doc["event.outcome"]])
+            durations = sorted(
+                groups[doc["@timestamp"], doc["service.name"], doc["span.operation"], doc["event.outcome"]]
+            )
             assert len(durations) == doc["metrics.count"]
             for name, q in QUANTILES.items():
                 exact = durations[int(q * (len(durations) - 1))]
                 assert abs(doc[f"metrics.duration.{name}"] - exact) <= 0.01 * exact + 0.5
 
     @settings(max_examples=60, deadline=None)
-    @given(st.lists(st.tuples(st.integers(0, 3), st.floats(0, 40), st.integers(0, 10**12), st.booleans(),
-                              st.integers(0, 3)), min_size=1, max_size=120))
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, 3), st.floats(0, 40), st.integers(0, 10**12), st.booleans(), st.integers(0, 3)
+            ),
+            min_size=1,
+            max_size=120,
+        )
+    )
     def test_any_split_merges_to_single_pass(self, events):
         """For random keys, times, durations and any split over four workers, merged equals single pass."""
         batches: list[list[dict]] = [[], [], [], []]

@@ -83,8 +83,10 @@ class TestWatermark:
         windows = store()
         feed(windows, [log(1), log(12)], now=NOW)
         assert windows.advance(NOW + 9 * NS_PER_S) == []
-        assert summary(windows.advance(NOW + 10 * NS_PER_S)) == [(windows_iso(0), 1, False),
-                                                                  (windows_iso(10), 1, False)]
+        assert summary(windows.advance(NOW + 10 * NS_PER_S)) == [
+            (windows_iso(0), 1, False),
+            (windows_iso(10), 1, False),
+        ]
         assert feed(windows, [log(13)]) == [Added(late=True, overflowed=False)]
 
 
@@ -117,13 +119,18 @@ class TestCardinality:
     def test_overflow_key_past_the_cap(self):
         """Keys past max_keys_per_window in a window merge into the overflow key, and add() reports it."""
         windows = store(max_keys_per_window=2)
-        added = [windows.add(partial, NOW) for partial in
-                 aggregate([log(1, service=f"svc{n}") for n in range(4)], window_s=10)]
+        added = [
+            windows.add(partial, NOW)
+            for partial in aggregate([log(1, service=f"svc{n}") for n in range(4)], window_s=10)
+        ]
         assert [a.overflowed for a in added] == [False, False, True, True]
         feed(windows, [log(60)])
         docs = [e.doc for e in windows.advance(NOW) if e.doc["@timestamp"] == windows_iso(0)]
         assert [(d["service.name"], d["metrics.count"]) for d in docs] == [
-            (OVERFLOW, 2), ("svc0", 1), ("svc1", 1)]
+            (OVERFLOW, 2),
+            ("svc0", 1),
+            ("svc1", 1),
+        ]
 
 
 class TestState:
