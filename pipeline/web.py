@@ -1,9 +1,9 @@
 """/metrics, /health and /ready on faust's web server, the readiness probe, and the RED Prometheus families.
 
 - `/health`: 200 while the process (its event loop) answers.
-- `/ready`: 200 when Kafka answers a metadata request, Elasticsearch answers `/_cluster/health` (green
-  or yellow), logtrace's index templates are installed and the sink is not paused; else 503 with
-  `{"ready": false, "reason": ...}`.
+- `/ready`: 200 when Kafka answers a metadata request (and, while nothing is assigned, does not refuse the
+  consumer group), Elasticsearch answers `/_cluster/health` (green or yellow), logtrace's index templates
+  are installed and the sink is not paused; else 503 with `{"ready": false, "reason": ...}`.
   The probe runs every `readiness_interval_s` (a request never waits on a cluster).
 - `/metrics`: the logtrace registry in Prometheus text format.
 """
@@ -98,6 +98,33 @@ async def _kafka_ok(rt: "Runtime") -> str | None:
         await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), PROBE_TIMEOUT_S)
     except Exception as exc:
         return f"kafka_unreachable: {type(exc).__name__}: {exc}"[:500]
+    return await _group_denied(rt)
+
+
+async def _group_denied(rt: "Runtime") -> str | None:
+    """While nothing is assigned: is the consumer group refused to us (no Read ACL on the group)?
+
+    aiokafka keeps a GroupAuthorizationFailed of the consumer to itself and faust never fetches, so such
+    a worker would wait for an assignment forever without a word; the producer client has the same
+    principal, and a FindCoordinator request of it gets the broker's verdict.
+    """
+    from aiokafka.client import CoordinationType
+    from aiokafka.errors import GroupAuthorizationFailedError
+
+    if rt.producer is None or rt.app.consumer.assignment():
+        return None
+    group = rt.kafka.group_id
+    try:
+        await asyncio.wait_for(
+            rt.producer.client.coordinator_lookup(CoordinationType.GROUP, group), PROBE_TIMEOUT_S
+        )
+    except GroupAuthorizationFailedError:
+        reason = f"kafka_group_denied: Kafka refuses consumer group {group!r} (grant Read on the group)"
+        if rt.readiness_reason != reason:
+            log.error("cannot join the consumer group: %s", reason)
+        return reason
+    except Exception:  # any other answer: the group join is just slow, or the metadata probe says why
+        return None
     return None
 
 

@@ -201,9 +201,10 @@ class Started:
 
 @pytest.fixture(scope="module")
 def workers(secure_stack: SecureStack, setup_done, tmp_path_factory):
-    """Six workers at once (start-up dominates): the good SASL_SSL one, the good mTLS one, one with a
-    wrong SCRAM password, one trusting another CA, one whose ES user may not write documents, and one
-    without Kafka ACLs. Kafka denies by default: each worker that should work gets `worker_acls`."""
+    """Seven workers at once (start-up dominates): the good SASL_SSL one, the good mTLS one, one with a
+    wrong SCRAM password, one trusting another CA, one whose ES user may not write documents, one
+    without Kafka ACLs and one without Read on its consumer group. Kafka denies by default: each worker
+    that should work gets `worker_acls`."""
     assert setup_done.returncode == 0, setup_done.stdout + setup_done.stderr
     sec = secure_stack
     logs = tmp_path_factory.mktemp("workers")
@@ -217,6 +218,7 @@ def workers(secure_stack: SecureStack, setup_done, tmp_path_factory):
         "wrong_ca": (kafka_env(sec, LOGTRACE_KAFKA_CA_FILE=str(bad_ca)), es_env(sec, "lt-worker"), scram),
         "no_index": (kafka_env(sec), es_env(sec, "lt-noindex"), scram),
         "no_acl": (kafka_env(sec), es_env(sec, "lt-worker"), None),
+        "no_group_read": (kafka_env(sec), es_env(sec, "lt-worker"), scram),
     }  # fmt: skip
     started: dict[str, Started] = {}
     try:
@@ -225,7 +227,10 @@ def workers(secure_stack: SecureStack, setup_done, tmp_path_factory):
             create_topics(sec, {names.raw: 2, names.spans: 2, names.otlp_logs: 1, names.dlq: 1})
             if principal is not None:
                 inputs = [names.raw, names.spans, names.otlp_logs]
-                grant(sec.kafka_bootstrap, principal, worker_acls(names.group, inputs, names.dlq))
+                acls = worker_acls(names.group, inputs, names.dlq)
+                if name == "no_group_read":
+                    acls = [acl for acl in acls if acl.kind != "group"]
+                grant(sec.kafka_bootstrap, principal, acls)
             worker = start_worker(sec, names, logs / f"{name}.log", kafka | es)
             started[name] = Started(names, worker)
         yield started
@@ -314,6 +319,22 @@ def test_worker_without_kafka_acls_names_the_refused_topics(secure_stack: Secure
     text = run.worker.log_path.read_text(errors="replace")
     assert "Kafka refused to create missing topics" in text, text
     assert f"{run.names.raw}: TopicAuthorizationFailedError (29)" in text, text
+    assert_no_secret(secure_stack, text)
+
+
+def test_worker_without_group_read_says_so(secure_stack: SecureStack, workers) -> None:
+    """Denied the group, the worker cannot join: /ready names the missing ACL instead of waiting silently."""
+    run = workers["no_group_read"]
+
+    def denied() -> bool:
+        status, body = run.worker.get("/ready")
+        return status == 503 and b"kafka_group_denied" in body
+
+    wait_until(denied, 90, what="/ready naming the refused group")
+    _, body = run.worker.get("/ready")
+    assert run.names.group.encode() in body and b"grant Read on the group" in body
+    text = run.worker.log_path.read_text(errors="replace")
+    assert "cannot join the consumer group" in text, text
     assert_no_secret(secure_stack, text)
 
 
