@@ -10,6 +10,7 @@ import contextvars
 import logging
 import os
 import sys
+import time
 import traceback
 import uuid
 from datetime import UTC, datetime
@@ -41,6 +42,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "process.pid": record.process or os.getpid(),
         }
+        suppressed = getattr(record, "suppressed", None)
+        if suppressed:
+            entry["log.suppressed"] = suppressed
         batch_id = getattr(record, "batch_id", None) or BATCH_ID.get()
         if batch_id is not None:
             entry["batch.id"] = batch_id
@@ -57,6 +61,42 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(redact_log_entry(entry), default=str).decode()
 
 
+class RepeatFilter(logging.Filter):
+    """Lets at most `burst` lines of one library message template through per `window_s`; the next line
+    after a window with suppressed ones carries `log.suppressed` (how many were dropped).
+
+    A broker outage makes aiokafka's producer retry its metadata refresh without backoff and log each
+    failure: 35,000 lines in 15 s were seen. logtrace's own loggers (`logtrace.*`) are never filtered.
+    """
+
+    def __init__(self, burst: int = 5, window_s: float = 10.0, clock: Any = None) -> None:
+        super().__init__()
+        self.burst, self.window_s = burst, window_s
+        self._clock = clock or time.monotonic
+        # (logger, template) -> [window start, lines let through, lines suppressed]; bounded below.
+        self._seen: dict[tuple[str, str], list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("logtrace"):
+            return True
+        now = self._clock()
+        key = (record.name, str(record.msg))
+        state = self._seen.get(key)
+        if state is None or now - state[0] >= self.window_s:
+            suppressed = int(state[2]) if state is not None else 0
+            if len(self._seen) >= 1000:  # templates are few; a flood of distinct ones just resets
+                self._seen.clear()
+            self._seen[key] = [now, 1, 0]
+            if suppressed:
+                record.suppressed = suppressed
+            return True
+        if state[1] < self.burst:
+            state[1] += 1
+            return True
+        state[2] += 1
+        return False
+
+
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     """A dictConfig for the worker: JSON lines on stderr; chatty libraries one level quieter."""
     quiet = "WARNING" if level in ("DEBUG", "INFO") else level
@@ -64,7 +104,15 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": sys.stderr}},
+        "filters": {"repeats": {"()": RepeatFilter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["repeats"],
+                "stream": sys.stderr,
+            }
+        },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             "aiokafka": {"level": quiet},

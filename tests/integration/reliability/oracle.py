@@ -224,8 +224,14 @@ class Oracle:
     def _coords(docs: Iterable[dict]) -> set[tuple[int, int]]:
         return {(doc["logtrace.kafka.partition"], doc["logtrace.kafka.offset"]) for doc in docs}
 
-    def check(self, logs: Sequence[Path] = (), *, secrets: bool = True) -> Accounting:
-        """Account every event; assert nothing is lost, duplicated, misrouted or leaked; print the line."""
+    def check(
+        self, logs: Sequence[Path] = (), *, secrets: bool = True, duplicate_window: bool = False
+    ) -> Accounting:
+        """Account every event; assert nothing is lost, duplicated, misrouted or leaked; print the line.
+
+        `duplicate_window`: the scenario runs the one known duplicate window on purpose (a rollover between
+        a write and its replay); duplicates are then counted and returned for the test to assert, not
+        failed on. Lost, misrouted or leaked events still fail."""
         docs = self.indexed_docs()
         indexed = Counter((d["logtrace.kafka.partition"], d["logtrace.kafka.offset"]) for d in docs)
         by_coords = {(d["logtrace.kafka.partition"], d["logtrace.kafka.offset"]): d for d in docs}
@@ -250,6 +256,7 @@ class Oracle:
                 continue
             if copies > 1:
                 duplicated += 1
+            if copies > 1 and not duplicate_window:
                 problems.append(f"duplicated: {event.label} at {coords}: {times} docs, letters {reasons}")
             if times:
                 n_indexed += 1
