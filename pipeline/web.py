@@ -1,10 +1,11 @@
 """/metrics, /health and /ready on faust's web server, the readiness probe, and the RED Prometheus families.
 
 - `/health`: 200 while the process (its event loop) answers.
-- `/ready`: 200 when Kafka answers a metadata request (and, while nothing is assigned, does not refuse the
-  consumer group), Elasticsearch answers `/_cluster/health` (green or yellow), logtrace's index templates
-  are installed and the sink is not paused; else 503 with `{"ready": false, "reason": ...}`.
-  The probe runs every `readiness_interval_s` (a request never waits on a cluster).
+- `/ready`: 200 when Kafka answers a metadata request, Elasticsearch answers `/_cluster/health` (green
+  or yellow), logtrace's index templates are installed and the sink is not paused; else 503 with
+  `{"ready": false, "reason": ...}`.
+  The probe runs every `readiness_interval_s` (a request never waits on a cluster). Before the first
+  assignment (faust starts timers only then) `watch_group_join` names a consumer group Kafka refuses.
 - `/metrics`: the logtrace registry in Prometheus text format.
 """
 
@@ -98,20 +99,31 @@ async def _kafka_ok(rt: "Runtime") -> str | None:
         await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), PROBE_TIMEOUT_S)
     except Exception as exc:
         return f"kafka_unreachable: {type(exc).__name__}: {exc}"[:500]
-    return await _group_denied(rt)
+    return None
 
 
-async def _group_denied(rt: "Runtime") -> str | None:
-    """While nothing is assigned: is the consumer group refused to us (no Read ACL on the group)?
+async def watch_group_join(rt: "Runtime", interval_s: float) -> None:
+    """Until the first assignment: every `interval_s`, ask whether Kafka refuses our consumer group.
 
-    aiokafka keeps a GroupAuthorizationFailed of the consumer to itself and faust never fetches, so such
-    a worker would wait for an assignment forever without a word; the producer client has the same
-    principal, and a FindCoordinator request of it gets the broker's verdict.
+    aiokafka keeps a GroupAuthorizationFailed of the consumer to itself and faust starts its timers (the
+    readiness probe among them) only after the first assignment, so a worker without Read on its group
+    would stay "starting" forever without a word. This task runs from the sink's start instead.
     """
+    while not rt.app.consumer.assignment():
+        reason = await group_denied(rt)
+        if reason is not None and rt.readiness_reason != reason:
+            log.error("cannot join the consumer group: %s", reason)
+            rt.readiness_reason = reason
+        await asyncio.sleep(interval_s)
+
+
+async def group_denied(rt: "Runtime") -> str | None:
+    """Is the consumer group refused to us (no Read ACL on it)? The producer client has the same
+    principal, and a FindCoordinator request of it gets the broker's verdict."""
     from aiokafka.client import CoordinationType
     from aiokafka.errors import GroupAuthorizationFailedError
 
-    if rt.producer is None or rt.app.consumer.assignment():
+    if rt.producer is None:
         return None
     group = rt.kafka.group_id
     try:
@@ -119,10 +131,7 @@ async def _group_denied(rt: "Runtime") -> str | None:
             rt.producer.client.coordinator_lookup(CoordinationType.GROUP, group), PROBE_TIMEOUT_S
         )
     except GroupAuthorizationFailedError:
-        reason = f"kafka_group_denied: Kafka refuses consumer group {group!r} (grant Read on the group)"
-        if rt.readiness_reason != reason:
-            log.error("cannot join the consumer group: %s", reason)
-        return reason
+        return f"kafka_group_denied: Kafka refuses consumer group {group!r} (grant Read on the group)"
     except Exception:  # any other answer: the group join is just slow, or the metadata probe says why
         return None
     return None

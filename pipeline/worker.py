@@ -91,7 +91,7 @@ from pipeline.sink.deadletter import ElasticsearchDeadLetterIndexer, KafkaDeadLe
 from pipeline.sink.doc_ids import content_doc_id
 from pipeline.sink.items import Delivery, Pending
 from pipeline.sink.routing import metrics_stream, sanitize_namespace, summary_stream
-from pipeline.web import RedMetrics
+from pipeline.web import RedMetrics, watch_group_join
 
 log = logging.getLogger("logtrace.worker")
 
@@ -233,6 +233,7 @@ class Runtime:
         # (tp, end offset, durable at) of batches not yet known committed (batch commit latency).
         self.durable: dict[tuple[str, int], list[tuple[int, float]]] = {}
         self.readiness_reason: str | None = "starting"
+        self._group_watch: asyncio.Future[None] | None = None
         self.kafka_ok = False
         self.es_ok = False
         self.templates_ok = False
@@ -261,6 +262,9 @@ class Runtime:
                 raw_topic=self.sink_settings.deadletter_raw_topic,
             )
             self.sink = ElasticsearchSink(self.sink_settings, self.es, writer)
+            self._group_watch = asyncio.ensure_future(
+                watch_group_join(self, self.settings.readiness_interval_s)
+            )
             log.info(
                 "sink started",
                 extra={
@@ -269,6 +273,8 @@ class Runtime:
             )
 
     async def stop(self) -> None:
+        if self._group_watch is not None:
+            self._group_watch.cancel()
         if self.sink is not None:
             await self.sink.close()
         if self.producer is not None:
