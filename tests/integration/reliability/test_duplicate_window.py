@@ -4,11 +4,10 @@ Document ids are deterministic (topic, partition, offset, position) and written 
 so a replay into the same backing index is answered 409 and counted as delivered. Ids are unique per
 backing index only: when the data stream rolls over between the write and the replay (a crash after
 Elasticsearch acknowledged, before the offset commit), the replay lands in the new write index as a
-second copy. The replay is made by rewinding the group's committed offsets while the worker is stopped,
-which is what a crash before the commit leaves behind.
+second copy. The replay is made by a worker of a new consumer group reading the topic from the start,
+which re-reads exactly what a crash before the commit leaves to the next worker.
 """
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -30,38 +29,17 @@ EVENTS = 200
 STREAM = f"logs-logtrace.app-{NAMESPACE}"
 
 
-async def _rewind(stack, names: Names, partitions: int) -> None:
-    """Commit offset 0 for every partition of the group (no member is running)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.structs import OffsetAndMetadata
-
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.kafka_bootstrap, group_id=names.group, enable_auto_commit=False
+def _replay(stack, names: Names, group: str, log: Path) -> str:
+    """Re-read the whole topic under consumer group `group` (new, so it starts from the earliest offset:
+    what a crash before the commit leaves to the next worker) until every record is committed; /metrics."""
+    env = worker_env(
+        stack, names, LOGTRACE_OTLP_SPANS_TOPIC="", LOGTRACE_OTLP_LOGS_TOPIC="", LOGTRACE_KAFKA_GROUP_ID=group
     )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(names.raw, partition) for partition in range(partitions)]
-        consumer.assign(tps)
-        await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in tps})
-    finally:
-        await consumer.stop()
-
-
-def _replay(stack, names: Names, oracle: Oracle, log: Path) -> str:
-    """Rewind the group, run a worker until every event has been re-read and committed; its /metrics."""
-    asyncio.run(_rewind(stack, names, 2))
-    assert sum(committed(stack, names.group, names.raw).values()) == 0
-    worker = WorkerProcess(
-        worker_env(stack, names, LOGTRACE_OTLP_SPANS_TOPIC="", LOGTRACE_OTLP_LOGS_TOPIC=""), log
-    )
-    worker.start()
+    worker = WorkerProcess(env, log).start()
     try:
         wait_until(
-            lambda: sum(committed(stack, names.group, names.raw).values()) == EVENTS,
-            90,
-            what="replay committed",
+            lambda: sum(committed(stack, group, names.raw).values()) == EVENTS, 90, what="replay committed"
         )
-        oracle.check_commits()
         return worker.metrics()
     finally:
         worker.stop()
@@ -88,7 +66,7 @@ def test_rollover_between_write_and_replay_duplicates_exactly_the_replayed_event
     assert oracle.check([first.log_path]).duplicated == 0
 
     # A replay into the same backing index: every document answered 409, counted as delivered.
-    metrics = _replay(devstack, names, oracle, tmp_path / "same_index.log")
+    metrics = _replay(devstack, names, f"{names.group}-replay1", tmp_path / "same_index.log")
     assert metric_value(metrics, "logtrace_sink_documents_indexed_total", data_stream=STREAM) == 0
     # (metric windows the replay recomputes may add 409s of their own)
     assert metric_value(metrics, "logtrace_sink_documents_duplicate_total") >= EVENTS
@@ -96,7 +74,7 @@ def test_rollover_between_write_and_replay_duplicates_exactly_the_replayed_event
 
     # A rollover between the write and the replay: the replay is a second copy of every event.
     es_request(devstack, "POST", f"/{STREAM}/_rollover")
-    metrics = _replay(devstack, names, oracle, tmp_path / "after_rollover.log")
+    metrics = _replay(devstack, names, f"{names.group}-replay2", tmp_path / "after_rollover.log")
     assert metric_value(metrics, "logtrace_sink_documents_indexed_total", data_stream=STREAM) == EVENTS
     wait_until(lambda: oracle.count() >= 2 * EVENTS, 30, what="the replayed copies searchable")
     accounting = oracle.check([tmp_path / "after_rollover.log"], duplicate_window=True)
