@@ -62,6 +62,9 @@ KAFKA_SCRAM_ADMIN = "logtrace-admin"
 # Principal of the mTLS client certificate (Kafka's default mapping of the subject DN).
 KAFKA_MTLS_PRINCIPAL = "User:CN=logtrace-client"
 KAFKA_SCRAM_MECHANISM = "SCRAM-SHA-512"
+# Also enabled on the SASL_SSL listener for the worker's user, so each mechanism the settings offer is
+# tested live: SCRAM-SHA-256 (credential stored at format) and PLAIN (users in the listener's JAAS line).
+KAFKA_OTHER_MECHANISMS = ("SCRAM-SHA-256", "PLAIN")
 # Days the throwaway certificates are valid (a secure state dir older than that needs `reset` + new dir).
 CERT_DAYS = 825
 MIN_JAVA = 17
@@ -710,13 +713,21 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _kafka_security_properties(settings: DevStackSettings, paths: StackPaths, keystore_password: str) -> str:
+def _kafka_security_properties(
+    settings: DevStackSettings, paths: StackPaths, keystore_password: str, plain_users: dict[str, str]
+) -> str:
     """Secure mode: the SASL_SSL and SSL listeners' TLS and SASL settings."""
+    plain = " ".join(f'user_{user}="{password}"' for user, password in plain_users.items())
     return f"""\
-# Secure mode: SASL_SSL (SCRAM-SHA-512, users created at storage format) and SSL with client certificates.
-sasl.enabled.mechanisms={KAFKA_SCRAM_MECHANISM}
+# Secure mode: SASL_SSL (SCRAM-SHA-512 and -256, users created at storage format; PLAIN) and SSL with
+# client certificates.
+sasl.enabled.mechanisms={",".join((KAFKA_SCRAM_MECHANISM, *KAFKA_OTHER_MECHANISMS))}
 listener.name.sasl_ssl.{KAFKA_SCRAM_MECHANISM.lower()}.sasl.jaas.config=\
 org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=\
+org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=\
+org.apache.kafka.common.security.plain.PlainLoginModule required {plain};
 ssl.keystore.type=PKCS12
 ssl.keystore.location={paths.server_keystore}
 ssl.keystore.password={keystore_password}
@@ -732,7 +743,12 @@ allow.everyone.if.no.acl.found=false
 """
 
 
-def _kafka_properties(settings: DevStackSettings, paths: StackPaths, keystore_password: str = "") -> str:
+def _kafka_properties(
+    settings: DevStackSettings,
+    paths: StackPaths,
+    keystore_password: str = "",
+    plain_users: dict[str, str] | None = None,
+) -> str:
     listeners = (
         f"PLAINTEXT://{HOST}:{settings.kafka_port},CONTROLLER://{HOST}:{settings.kafka_controller_port}"
     )
@@ -744,7 +760,7 @@ def _kafka_properties(settings: DevStackSettings, paths: StackPaths, keystore_pa
         listeners += f",{secured}"
         advertised += f",{secured}"
         protocols += ",SASL_SSL:SASL_SSL,SSL:SSL"
-        security = _kafka_security_properties(settings, paths, keystore_password)
+        security = _kafka_security_properties(settings, paths, keystore_password, plain_users or {})
     return f"""\
 # Written by `logtrace dev up` on every start; edit pipeline/devstack.py instead.
 process.roles=broker,controller
@@ -1211,7 +1227,10 @@ class DevStack:
         for directory in (paths.kafka_dir, paths.kafka_data, paths.kafka_logs):
             directory.mkdir(exist_ok=True)
         keystore_password = self._secret("keystore_password") if self.settings.secure else ""
-        _write_if_changed(paths.kafka_config, _kafka_properties(self.settings, paths, keystore_password))
+        plain_users = {KAFKA_SCRAM_USER: self._secret("kafka_password")} if self.settings.secure else {}
+        _write_if_changed(
+            paths.kafka_config, _kafka_properties(self.settings, paths, keystore_password, plain_users)
+        )
         _write_if_changed(paths.kafka_log4j, _kafka_log4j(paths))
         classpath = f"{paths.kafka_libs(kafka_version)}/*"
         if not (paths.kafka_data / "meta.properties").exists():
@@ -1248,6 +1267,8 @@ class DevStack:
             ):
                 password = self._secret(key)
                 command.append(f"--add-scram={KAFKA_SCRAM_MECHANISM}=[name={user},password={password}]")
+            password = self._secret("kafka_password")
+            command.append(f"--add-scram=SCRAM-SHA-256=[name={KAFKA_SCRAM_USER},password={password}]")
         try:
             with out_file.open("wb") as out:
                 done = subprocess.run(

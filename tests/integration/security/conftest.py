@@ -288,7 +288,10 @@ def secure_stack() -> Iterator[SecureStack]:
                 start_timeout_s=240,
             )
             stack = DevStack(settings)
-            stack.down()  # leftovers of an interrupted run (only our processes of this state dir)
+            # Leftovers of an earlier run (only our processes and data of this state dir; binaries,
+            # certificates and credentials stay): every session formats Kafka with today's users.
+            if stack.paths.marker.is_file():
+                stack.reset()
             began = time.monotonic()
             up = stack.up()
         except (DevStackError, ValidationError) as exc:

@@ -201,10 +201,10 @@ class Started:
 
 @pytest.fixture(scope="module")
 def workers(secure_stack: SecureStack, setup_done, tmp_path_factory):
-    """Seven workers at once (start-up dominates): the good SASL_SSL one, the good mTLS one, one with a
-    wrong SCRAM password, one trusting another CA, one whose ES user may not write documents, one
-    without Kafka ACLs and one without Read on its consumer group. Kafka denies by default: each worker
-    that should work gets `worker_acls`."""
+    """Nine workers at once (start-up dominates): the good SASL_SSL ones (SCRAM-SHA-512, SCRAM-SHA-256,
+    PLAIN), the good mTLS one, one with a wrong SCRAM password, one trusting another CA, one whose ES user
+    may not write documents, one without Kafka ACLs and one without Read on its consumer group. Kafka
+    denies by default: each worker that should work gets `worker_acls`."""
     assert setup_done.returncode == 0, setup_done.stdout + setup_done.stderr
     sec = secure_stack
     logs = tmp_path_factory.mktemp("workers")
@@ -219,6 +219,9 @@ def workers(secure_stack: SecureStack, setup_done, tmp_path_factory):
         "no_index": (kafka_env(sec), es_env(sec, "lt-noindex"), scram),
         "no_acl": (kafka_env(sec), es_env(sec, "lt-worker"), None),
         "no_group_read": (kafka_env(sec), es_env(sec, "lt-worker"), scram),
+        "scram_sha_256": (kafka_env(sec, LOGTRACE_KAFKA_SASL_MECHANISM="SCRAM-SHA-256"),
+                          es_env(sec, "lt-worker"), scram),
+        "plain": (kafka_env(sec, LOGTRACE_KAFKA_SASL_MECHANISM="PLAIN"), es_env(sec, "lt-worker"), scram),
     }  # fmt: skip
     started: dict[str, Started] = {}
     try:
@@ -268,6 +271,21 @@ def test_worker_over_mtls_indexes(secure_stack: SecureStack, workers) -> None:
     produce(sec, run.names.raw, lines)
     ns = run.names.namespace
     wait_until(lambda: sec.count(f"logs-logtrace.app-{ns}") == len(lines), 60, what="mTLS worker indexed")
+    assert_no_secret(sec, run.worker.log_path.read_text())
+
+
+@pytest.mark.parametrize("mechanism", ["scram_sha_256", "plain"])
+def test_worker_over_sasl_ssl_with_the_other_mechanisms_indexes(
+    secure_stack: SecureStack, workers, mechanism: str
+) -> None:
+    sec, run = secure_stack, workers[mechanism]
+    run.worker.wait_ready(120)
+    lines = [f"level=info msg={mechanism}-{index} service=sasl".encode() for index in range(5)]
+    produce(sec, run.names.raw, lines)
+    ns = run.names.namespace
+    wait_until(
+        lambda: sec.count(f"logs-logtrace.app-{ns}") == len(lines), 60, what=f"{mechanism} worker indexed"
+    )
     assert_no_secret(sec, run.worker.log_path.read_text())
 
 
