@@ -19,14 +19,20 @@ def _timeout_of(item: pytest.Item) -> float | None:
     return float(value) if value is not None else None
 
 
+# Session-scoped stacks whose first user starts them: the shared one, and security/'s private secure one.
+STACK_FIXTURES = ("devstack", "secure_stack")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give the first test using `devstack` (directly or via another fixture) the cold-start budget."""
-    for item in items:
-        if "devstack" in getattr(item, "fixturenames", ()):
-            current = _timeout_of(item)
-            if current is None or 0 < current < FIRST_USE_TIMEOUT_S:
-                item.add_marker(pytest.mark.timeout(FIRST_USE_TIMEOUT_S), append=False)
-            return
+    """Give the first test using each stack fixture (directly or via another fixture) the cold-start
+    budget."""
+    for fixture in STACK_FIXTURES:
+        for item in items:
+            if fixture in getattr(item, "fixturenames", ()):
+                current = _timeout_of(item)
+                if current is None or 0 < current < FIRST_USE_TIMEOUT_S:
+                    item.add_marker(pytest.mark.timeout(FIRST_USE_TIMEOUT_S), append=False)
+                break
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,11 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.devstack import DevStack, DevStackError, DevStackSettings, SecureAccess, UpResult
+from tests.integration.conftest import FIRST_USE_TIMEOUT_S
 
 # Not below /var/tmp/logtrace-devstack*: no path of this stack shares a prefix with the shared stack's.
 STATE_DIR = Path("/var/tmp/logtrace-secure-stack")
 SESSION_LOCK = Path("/var/tmp/logtrace-secure-stack.session-lock")
-# Seconds the first test using the stack may take: a cold start (Maven resolve, certificates, two JVMs).
-FIRST_USE_TIMEOUT_S = 300
 
 # Elasticsearch roles (file realm: the only realm this minimal distribution has, see pipeline/devstack.py).
 # Each privilege was found necessary (removing it fails as noted); the comments say why.
@@ -231,24 +230,6 @@ class SecureStack:
 
     def user_auth(self, name: str) -> str:
         return basic(name, self.users[name])
-
-
-def _timeout_of(item: pytest.Item) -> float | None:
-    marker = item.get_closest_marker("timeout")
-    if marker is None:
-        return None
-    value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
-    return float(value) if value is not None else None
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give the first test using `secure_stack` (directly or via another fixture) the cold-start budget."""
-    for item in items:
-        if "secure_stack" in getattr(item, "fixturenames", ()):
-            current = _timeout_of(item)
-            if current is None or 0 < current < FIRST_USE_TIMEOUT_S:
-                item.add_marker(pytest.mark.timeout(FIRST_USE_TIMEOUT_S), append=False)
-            return
 
 
 @contextlib.contextmanager
