@@ -477,9 +477,9 @@ class Redactor:
 
     # --- text and bytes ---
 
-    def _hinted(self, low: str, value: str, encoded: bytes | None = None) -> bool:
-        """Whether `value` (`low`: lower-cased; `encoded`: its UTF-8 when at hand) may hold a default
-        secret (a necessary condition only)."""
+    def _word_hint(self, low: str) -> bool:
+        """Whether lower-cased text holds a literal some default secret needs (key word, token prefix,
+        GitHub token shape, URL with credentials): every hint but the card digits."""
         for literal in self._literals:
             if literal in low:
                 return True
@@ -490,7 +490,12 @@ class Redactor:
                         return True
         if "_" in low and "gh" in low and self._github.search(low) is not None:
             return True
-        if "://" in low and "@" in low and _URL_HINT.search(low) is not None:
+        return "://" in low and "@" in low and _URL_HINT.search(low) is not None
+
+    def _hinted(self, low: str, value: str, encoded: bytes | None = None) -> bool:
+        """Whether `value` (`low`: lower-cased; `encoded`: its UTF-8 when at hand) may hold a default
+        secret (a necessary condition only)."""
+        if self._word_hint(low):
             return True
         if not self._cards:
             return False
@@ -501,18 +506,7 @@ class Redactor:
 
     def _hinted_b(self, value: bytes) -> bool:
         """`_hinted` for bytes (their patterns are ASCII-only, so Latin-1 text is an exact stand-in)."""
-        low = value.decode("latin-1").lower()
-        for literal in self._literals:
-            if literal in low:
-                return True
-        for gate, group in _GATED_LITERALS:
-            if gate in low:
-                for literal in group:
-                    if literal in low:
-                        return True
-        if "_" in low and "gh" in low and self._github.search(low) is not None:
-            return True
-        if "://" in low and "@" in low and _URL_HINT.search(low) is not None:
+        if self._word_hint(value.decode("latin-1").lower()):
             return True
         return self._cards and _DIGIT_RUN in value.translate(_DIGITS_TO_ZERO, b" -")
 
