@@ -54,6 +54,14 @@ def _names(stack: PrivateStack) -> SharedNames:
     return names
 
 
+def _started(stack: PrivateStack, scenario: str, tmp_path: Path) -> tuple[SharedNames, Oracle, WorkerProcess]:
+    """Fresh topics, EVENTS_BEFORE planted events produced, and a worker started on them."""
+    names = _names(stack)
+    oracle = Oracle(stack, names, scenario)
+    oracle.produce(oracle.planted(EVENTS_BEFORE))
+    return names, oracle, _worker(stack, names, tmp_path / "worker.log")
+
+
 def _consumed(worker: WorkerProcess, names: SharedNames) -> float:
     return metric_value(worker.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
 
@@ -66,11 +74,8 @@ def _all_committed(stack: PrivateStack, names: SharedNames, total: int) -> None:
 @pytest.mark.timeout(240)
 def test_kafka_broker_restart_mid_stream(restart_stack: PrivateStack, tmp_path: Path) -> None:
     stack = restart_stack
-    names = _names(stack)
-    oracle = Oracle(stack, names, "kafka_broker_restart")
-    oracle.produce(oracle.planted(EVENTS_BEFORE))
+    names, oracle, worker = _started(stack, "kafka_broker_restart", tmp_path)
     n_before = len(oracle.events)
-    worker = _worker(stack, names, tmp_path / "worker.log")
     began = time.monotonic()
     try:
         wait_until(lambda: oracle.count() >= 100, 90, 0.1, what="under way")
@@ -102,11 +107,8 @@ def test_kafka_broker_restart_mid_stream(restart_stack: PrivateStack, tmp_path: 
 @pytest.mark.timeout(180)
 def test_elasticsearch_restart_mid_stream(restart_stack: PrivateStack, tmp_path: Path) -> None:
     stack = restart_stack
-    names = _names(stack)
-    oracle = Oracle(stack, names, "elasticsearch_restart")
-    oracle.produce(oracle.planted(EVENTS_BEFORE))
+    names, oracle, worker = _started(stack, "elasticsearch_restart", tmp_path)
     n_before = len(oracle.events)
-    worker = _worker(stack, names, tmp_path / "worker.log")
     began = time.monotonic()
     try:
         wait_until(lambda: oracle.count() >= 100, 90, 0.1, what="under way")
