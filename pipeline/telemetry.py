@@ -226,6 +226,11 @@ W_OFFSET_HOLES = counter(
     "Seeks back to a record faust skipped or delivered out of order (re-read).",
     ("topic",),
 )
+W_FETCH_STALLS = counter(
+    "logtrace_worker_fetch_stalls_total",
+    "Re-seeks of a partition whose records waited while none reached the worker (pipeline/stall.py).",
+    ("topic",),
+)
 
 # --- patterns ---
 P_LINES = counter(

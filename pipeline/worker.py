@@ -21,10 +21,12 @@ path runs (the agent supervisor would restart the agent and acknowledge *later* 
 commit would then skip over the failed one; see `_fatal`). A replay is harmless: document ids are
 deterministic, so the sink answers 409 for what it already has.
 
-Two more faust behaviours are guarded (pipeline/app.py): a batch can arrive with a hole in a partition's
-offsets (a record skipped around start-up or a rebalance), which faust's commit would step over —
-`OffsetGuard` seeks back to the missing record (the commit tests hit this); and faust's pure-Python
-iterator acknowledges the records it skips — `AckGate` lets only the agents' own acknowledgements through.
+Three more faust behaviours are guarded: a batch can arrive with a hole in a partition's offsets (a
+record skipped around start-up or a rebalance), which faust's commit would step over — `OffsetGuard`
+(pipeline/app.py) seeks back to the missing record (the commit tests hit this); faust's pure-Python
+iterator acknowledges the records it skips — `AckGate` lets only the agents' own acknowledgements
+through; and a partition can stop being fetched after the worker joins its group (upstream
+faust-streaming/faust#629) — `FetchWatch` (pipeline/refetch.py) re-seeks it after LOGTRACE_STALL_AFTER_S.
 
 Backpressure and memory bound. An agent awaits the sink, so while Elasticsearch is slow or down it takes
 no new batch; its `noack_take` buffer stops at `batch_max_records`, the topic's stream buffer at
@@ -86,6 +88,7 @@ from pipeline.metrics.partials import Partial, decode_partials, encode_partials
 from pipeline.metrics.windows import WindowStore
 from pipeline.patterns import PatternConfig, PatternMiner
 from pipeline.records import Decoded, RawSpec, Record, decode_otlp_logs, decode_otlp_spans, decode_raw, zone
+from pipeline.refetch import FetchWatch, background_seek
 from pipeline.sink.bulk import ElasticsearchSink
 from pipeline.sink.deadletter import ElasticsearchDeadLetterIndexer, KafkaDeadLetterWriter
 from pipeline.sink.doc_ids import content_doc_id
@@ -222,6 +225,7 @@ class Runtime:
         self.producer: AIOKafkaProducer | None = None
         self._started = asyncio.Lock()
         self.acks = AckGate()
+        self.fetch_watch = FetchWatch(app, settings.stall_after_s)
         # One per agent: the input of each agent is checked for holes separately.
         self.guards: dict[str, OffsetGuard] = {}
         self._ready = False
@@ -537,7 +541,7 @@ def install(app: faust.App, rt: Runtime) -> None:
                     )
                     # In the background: the seek runs in the consumer thread and waits for the new
                     # position, which needs this agent to keep draining the stale records meanwhile.
-                    _background_seek(app, tp, offset)
+                    background_seek(app, tp, offset)
                 records = [to_record(event) for event in process]
                 if records:
                     await handle(records, started_ns)
@@ -568,6 +572,7 @@ def install(app: faust.App, rt: Runtime) -> None:
             for event in (*process, *again):
                 rt.acks.allow(event.message)
                 await stream.ack(event)
+            rt.fetch_watch.touch({event.message.tp for event in (*process, *again)})
 
     async def wait_all(futures: list[Any]) -> None:
         if futures:
@@ -731,7 +736,13 @@ def install(app: faust.App, rt: Runtime) -> None:
                     "offset hole still open: seeking again",
                     extra={"fields": {"topic": tp.topic, "partition": tp.partition, "offset": offset}},
                 )
-                _background_seek(app, tp, offset)
+                background_seek(app, tp, offset)
+
+    app.sensors.add(rt.fetch_watch)
+
+    @app.timer(min(5.0, max(1.0, settings.stall_after_s / 2)))
+    async def watch_fetch_stalls() -> None:
+        await rt.fetch_watch.check()
 
     @app.timer(settings.readiness_interval_s)
     async def probe() -> None:
@@ -775,27 +786,6 @@ def _install_patterns(app: faust.App, rt: Runtime) -> None:
         if rt.patterns_loaded:
             saved = rt.save_patterns(table)
             log.info("pattern snapshots saved", extra={"fields": {"patterns.keys": saved}})
-
-
-_SEEKS: set[asyncio.Task[None]] = set()
-
-
-def _background_seek(app: faust.App, tp: Any, offset: int) -> None:
-    """Seek `tp` to `offset` without blocking the agent (see `OffsetGuard`)."""
-
-    async def seek() -> None:
-        try:
-            await app.consumer.seek_wait({tp: offset})
-            # A fetch that was in flight may have moved the read position past the hole meanwhile.
-            app.consumer._read_offset[tp] = offset
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the guard seeks again while the hole persists
-            log.warning("seek failed: %s", exc, extra={"fields": {"topic": tp.topic, "offset": offset}})
-
-    task = asyncio.ensure_future(seek())
-    _SEEKS.add(task)
-    task.add_done_callback(_SEEKS.discard)
 
 
 def _one_projection(record: Record) -> list[Any]:

@@ -285,6 +285,9 @@ class WorkerSettings(BaseSettings):
     rebalance_timeout_s: float = Field(default=60.0, ge=1, le=600)
     # Seconds between readiness probes of Kafka and Elasticsearch. > 0.
     readiness_interval_s: float = Field(default=5.0, gt=0)
+    # Seconds an assigned partition may have records waiting while none reach the worker (and none are
+    # in it) before the worker re-seeks it (pipeline/stall.py; a known faust fetch stall). >= 1.
+    stall_after_s: float = Field(default=15.0, ge=1, le=3600)
 
     @field_validator("raw_topics", mode="before")
     @classmethod

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pydantic import ValidationError
 
 from pipeline.devstack import DevStack, DevStackError, DevStackSettings, UpResult
+from tests.integration.worker import harness
 
 # Seconds allowed to the first test that needs the stack: it pays for a cold start (Maven resolve, JVMs).
 FIRST_USE_TIMEOUT_S = 300
@@ -33,6 +36,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 if current is None or 0 < current < FIRST_USE_TIMEOUT_S:
                     item.add_marker(pytest.mark.timeout(FIRST_USE_TIMEOUT_S), append=False)
                 break
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the log tails of the workers it started (CI keeps no files)."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "setup":
+        harness.STARTED.clear()
+    elif report.failed:
+        for worker in harness.STARTED:
+            report.sections.append((f"worker log {worker.log_path.name} (tail)", worker.tail(40, width=1500)))
 
 
 @pytest.fixture(scope="session")

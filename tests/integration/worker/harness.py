@@ -23,6 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[3]
 WORKER_CODE = "import sys; from pipeline.cli import main; sys.argv = ['logtrace', *sys.argv[1:]]; main()"
 FAULTY_WORKER = Path(__file__).with_name("faulty_worker.py")
+DROPPING_WORKER = Path(__file__).with_name("dropping_worker.py")
 
 
 def free_port() -> int:
@@ -95,10 +96,15 @@ def worker_env(stack: Any, names: Names, **overrides: str) -> dict[str, str]:
             "LOGTRACE_BATCH_MAX_WAIT_S": "0.2",
             "LOGTRACE_COMMIT_INTERVAL_S": "0.5",
             "LOGTRACE_READINESS_INTERVAL_S": "1",
+            "LOGTRACE_STALL_AFTER_S": "4",
         }
     )
     env.update(overrides)
     return env
+
+
+# Workers started by the running test (the integration conftest adds their log tails to a failure report).
+STARTED: list["WorkerProcess"] = []
 
 
 class WorkerProcess:
@@ -117,6 +123,7 @@ class WorkerProcess:
             self.proc = subprocess.Popen(
                 [*argv, "worker"], env=self.env, cwd=REPO, stdout=log, stderr=log, start_new_session=True
             )
+        STARTED.append(self)
         return self
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -167,10 +174,11 @@ class WorkerProcess:
         assert self.proc is not None
         return self.proc.wait(timeout)
 
-    def tail(self, lines: int = 30) -> str:
+    def tail(self, lines: int = 30, width: int | None = None) -> str:
         if not self.log_path.exists():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join(line[:width] for line in tail)
 
 
 def run_setup(stack: Any) -> None:

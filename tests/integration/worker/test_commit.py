@@ -86,7 +86,9 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
         else:
             # ES "down": the batch hangs in deliver() and the worker stops pulling (backpressure) ...
             taken = metric_value(faulty.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
-            time.sleep(2)
+            # Longer than LOGTRACE_STALL_AFTER_S plus a check: a held batch is not a fetch stall (no re-seek).
+            time.sleep(7)
+            assert metric_value(faulty.metrics(), "logtrace_worker_fetch_stalls_total") == 0
             assert (
                 metric_value(faulty.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
                 == taken

@@ -309,6 +309,7 @@ PRESENT = (
     "logtrace_worker_metric_overflow_total",
     "logtrace_worker_metric_late_events_total",
     "logtrace_worker_offset_hole_seeks_total",
+    "logtrace_worker_fetch_stalls_total",
     "logtrace_worker_acks_refused_total",
 )
 
