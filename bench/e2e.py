@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import ceilings, latency, micro, report
@@ -109,10 +109,16 @@ def consumed_records(texts: list[str], topics: Topics) -> float:
     return sum(metric_sum(texts, name, topic=topic) for topic in (topics.raw, topics.spans, topics.otlp_logs))
 
 
-async def searchable(es: AsyncElasticsearch, index: str) -> int:
-    """Documents searchable in `index` after a refresh."""
-    await es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
-    found = await es.count(index=index, ignore_unavailable=True, allow_no_indices=True)
+async def searchable(es: AsyncElasticsearch, index: str) -> int | None:
+    """Documents searchable in `index` after a refresh; None while a shard cannot answer yet (a backing index
+    the first bulk request just created: 503 until its shards start)."""
+    try:
+        await es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+        found = await es.count(index=index, ignore_unavailable=True, allow_no_indices=True)
+    except ApiError as exc:
+        if exc.meta.status == 503:
+            return None
+        raise
     return found["count"]
 
 
@@ -138,7 +144,8 @@ async def run_logtrace(
         if t0 is None and records > 0:
             t0, cpu0 = now, cpu
         if t0 is not None and now - last_count_at >= COUNT_EVERY_S:
-            count, last_count_at = await searchable(es, index), now
+            found, last_count_at = await searchable(es, index), now
+            count = count if found is None else found
             if count >= corpus.documents:
                 break
         if t0 is not None:

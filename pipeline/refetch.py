@@ -43,14 +43,17 @@ def background_seek(app: faust.App, tp: Any, offset: int) -> None:
 class FetchWatch(faust.Sensor):
     """The worker side of the stall watchdog: sees each assigned input partition, re-seeks stalled ones.
 
-    As a faust sensor it notes when each partition's records arrive; the agents call `touch` when they
-    acknowledge. A rebalance, a recovery or stopped flow restarts every partition's clock.
+    A faust sensor (a service the app starts and stops): it notes when an agent takes a partition's
+    records, the agents call `touch` when they acknowledge, and its own loop checks every `interval_s`.
+    A rebalance, a recovery or stopped flow restarts every partition's clock.
     """
 
     def __init__(self, app: faust.App, after_s: float) -> None:
         super().__init__()
         self.app = app
         self.watch: StallWatch[Any] = StallWatch(after_s)
+        # Seconds between checks: a stall is named between after_s and 1.5 x after_s after it began.
+        self.interval_s = min(5.0, max(1.0, after_s / 2))
         self.activity: dict[Any, float] = {}
         self.quiet_since = time.monotonic()
         self.generation: int | None = None
@@ -63,23 +66,40 @@ class FetchWatch(faust.Sensor):
         for tp in tps:
             self.activity[tp] = now
 
+    @faust.Service.task
+    async def _checks(self) -> None:
+        while not self.should_stop:
+            await self.sleep(self.interval_s)
+            try:
+                await self.check()
+            except Exception:  # a watchdog must not take the worker down: say it, check again later
+                log.exception("stall check failed")
+
     async def check(self) -> None:
-        """One watchdog round (a worker timer); failures to see are logged, never raised."""
+        """One watchdog round; a Kafka that does not answer skips it."""
         app, consumer, now = self.app, self.app.consumer, time.monotonic()
         generation = app.consumer_generation_id
-        if app.rebalancing or app.in_recovery or not consumer.flow_active or generation != self.generation:
+        if (
+            app.rebalancing
+            or app.in_recovery
+            or not consumer.flow_active
+            or not app.flow_control.is_active()
+            or generation != self.generation
+        ):
             self.generation = generation
             self.quiet_since = now
             self.watch.forget()
             return
+        held = self._held()
+        if held is None:
+            return
         changelogs = app.tables.changelog_topics
-        pending = {message.tp for message in list(consumer._unacked_messages)}
         # Only a partition idle long enough with nothing in the worker can be stalled: the others need no
         # look at Kafka (each request waits its turn behind the consumer thread's fetch, up to a second).
         idle = {
             tp: now - max(self.activity.get(tp, 0.0), self.quiet_since)
             for tp in consumer.assignment()
-            if tp.topic not in changelogs and tp not in pending
+            if tp.topic not in changelogs and tp not in held
         }
         candidates = [tp for tp, idle_s in idle.items() if idle_s >= self.watch.after_s]
         views: dict[Any, PartitionView] = {}
@@ -91,6 +111,21 @@ class FetchWatch(faust.Sensor):
                 return
         for tp in self.watch.check(now, views):
             self._unstick(tp, views[tp], now)
+
+    def _held(self) -> set[Any] | None:
+        """Partitions with records in the worker: waiting in an agent's queue, taken and not yet
+        acknowledged, or acknowledged and not yet committed. None when a queue is full: faust's fetch loop
+        then waits to hand over a record, and which partition it holds is not visible — backpressure."""
+        consumer = self.app.consumer
+        held = {message.tp for message in list(consumer._unacked_messages)}
+        held.update(tp for tp, acked in list(consumer._acked.items()) if acked)
+        channels = {channel for found in self.app.topics._tp_index.values() for channel in found}
+        for channel in channels:
+            queue = channel.queue
+            if queue.full():
+                return None
+            held.update(event.message.tp for event in list(queue._queue))
+        return held
 
     async def _views(self, tps: list[Any], idle: dict[Any, float]) -> dict[Any, PartitionView]:
         consumer = self.app.consumer
@@ -143,6 +178,7 @@ def fetch_state(app: faust.App, tp: Any) -> dict[str, Any]:
         "faust.paused": tp in consumer._paused_partitions,
         "faust.buffered": tp in consumer._buffered_partitions,
         "faust.read_offset": consumer._read_offset.get(tp),
+        "faust.acked_uncommitted": len(consumer._acked.get(tp, ())),
     }
     try:
         fetcher = consumer._thread._consumer._fetcher

@@ -740,10 +740,6 @@ def install(app: faust.App, rt: Runtime) -> None:
 
     app.sensors.add(rt.fetch_watch)
 
-    @app.timer(min(5.0, max(1.0, settings.stall_after_s / 2)))
-    async def watch_fetch_stalls() -> None:
-        await rt.fetch_watch.check()
-
     @app.timer(settings.readiness_interval_s)
     async def probe() -> None:
         from pipeline.web import probe_readiness

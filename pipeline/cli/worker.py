@@ -173,6 +173,7 @@ def run_worker(worker: object, kafka: object, es: object, sink: object, limits: 
     from mode import Service
 
     from pipeline.app import create_app
+    from pipeline.enrich.redact import configure_log_redaction
     from pipeline.logs import configure, logging_config
     from pipeline.worker import Runtime, install
 
@@ -197,6 +198,7 @@ def run_worker(worker: object, kafka: object, es: object, sink: object, limits: 
             }
         },
     )
+    configure_log_redaction(worker.redact_keys, worker.redact_patterns)  # type: ignore[attr-defined]
     faust_app = create_app(worker, kafka)  # type: ignore[arg-type]
     bounds = limits.limits()  # type: ignore[attr-defined]
     runtime = Runtime(faust_app, worker, kafka, es, sink, bounds)  # type: ignore[arg-type]

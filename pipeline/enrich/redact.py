@@ -707,10 +707,17 @@ _DEFAULT: Redactor | None = None
 _LOG: Redactor | None = None
 
 
+def configure_log_redaction(keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
+    """Make `redact_log_entry` also hide the configured keys and patterns (LOGTRACE_REDACT_KEYS/_PATTERNS).
+    The worker's own log lines are redacted even with document redaction off: secrets are never logged."""
+    global _LOG
+    _LOG = Redactor(keys=keys, patterns=patterns)
+
+
 def redact_log_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """One JSON log line of the worker itself (pipeline.logs: message, error.message, error.stack_trace,
-    extra fields) with the default secrets redacted, in place; returns it. Its own Redactor, so log lines
-    never count as redacted documents."""
+    extra fields) with the default and configured secrets redacted, in place; returns it. Its own
+    Redactor, so log lines never count as redacted documents."""
     global _LOG
     if _LOG is None:
         _LOG = Redactor()

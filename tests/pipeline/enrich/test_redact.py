@@ -239,3 +239,19 @@ def test_worker_log_entries_are_redacted() -> None:
         "password": REDACTED,
     }
     assert not default_redactor().counts  # log lines are not counted as redacted documents
+
+
+def test_worker_log_entries_also_hide_the_configured_keys_and_patterns() -> None:
+    from pipeline.enrich.redact import configure_log_redaction, redact_log_entry
+
+    def entry() -> dict[str, str]:
+        return {"message": "employee EMP-20931 failed", "ssn": "078-05-1120", "user": "ann"}
+
+    assert redact_log_entry(entry()) == entry()  # not secrets by default
+    configure_log_redaction(keys=["SSN"], patterns=[r"EMP-\d+"])
+    try:
+        hidden = {"message": f"employee {REDACTED} failed", "ssn": REDACTED, "user": "ann"}
+        assert redact_log_entry(entry()) == hidden
+    finally:
+        configure_log_redaction()
+    assert redact_log_entry(entry()) == entry()
