@@ -109,6 +109,13 @@ class FetchWatch(faust.Sensor):
             except Exception as exc:  # Kafka unreachable: the readiness probe reports it
                 log.debug("stall check skipped: %s", exc)
                 return
+            # Records may have arrived while Kafka answered: look again.
+            held = self._held()
+            if held is None or generation != app.consumer_generation_id:
+                return
+            views = {
+                tp: view for tp, view in views.items() if tp not in held and self.activity.get(tp, 0.0) < now
+            }
         for tp in self.watch.check(now, views):
             self._unstick(tp, views[tp], now)
 

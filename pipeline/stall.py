@@ -11,9 +11,10 @@ detector what it sees and re-seeks the partitions it names to their committed of
 
 A partition is stalled when records wait past its next offset (the log end offset is greater), none of
 its records is in the worker (fetched and not yet acknowledged: an Elasticsearch outage holding a batch
-is not a stall), and none arrived or was acknowledged for `after_s` seconds. Offsets a consumer can
-never read (transaction markers at the end of a log) look the same; so a partition that stays stalled
-at the same offset after a re-seek is named again only after a doubling delay.
+is not a stall), none arrived or was acknowledged for `after_s` seconds, and two checks in a row see
+it so at the same offset. Offsets a consumer can never read (transaction markers at the end of a log)
+look the same; so a partition that stays stalled at the same offset after a re-seek is named again
+only after a doubling delay.
 """
 
 from collections.abc import Hashable, Mapping
@@ -38,8 +39,7 @@ class PartitionView:
 @dataclass
 class _Stuck:
     next: int
-    end: int
-    named_at: float
+    named_at: float | None  # None: seen waiting once, not named yet
     delay_s: float
 
 
@@ -54,29 +54,28 @@ class StallWatch(Generic[K]):
 
     def check(self, now: float, views: Mapping[K, PartitionView]) -> list[K]:
         """The partitions to re-seek now, of `views`: the assigned partitions with none of their records in
-        the worker (any other partition is not stalled)."""
+        the worker (any other partition is not stalled). A partition is named only when a second check
+        finds it waiting at the same offset: a record produced to an idle partition just before a check
+        looks waiting for the moment it takes to fetch it."""
         named: list[K] = []
         for key in [key for key in self._stuck if key not in views]:
             del self._stuck[key]
         for key, view in views.items():
             waiting = view.end > view.next and view.idle_s >= self.after_s
+            stuck = self._stuck.get(key)
             if not waiting:
                 self._stuck.pop(key, None)
-                continue
-            stuck = self._stuck.get(key)
-            if stuck is not None and (stuck.next, stuck.end) != (view.next, view.end):
-                stuck = None  # it moved since it was last named: a new stall
-            if stuck is None:
-                self._stuck[key] = _Stuck(view.next, view.end, now, self.after_s)
-                named.append(key)
-            elif now - stuck.named_at >= stuck.delay_s:
-                stuck.delay_s = min(stuck.delay_s * 2, MAX_BACKOFF_S)
+            elif stuck is None or stuck.next != view.next:  # first seen, or it moved since: a new stall
+                self._stuck[key] = _Stuck(view.next, None, self.after_s)
+            elif stuck.named_at is None or now - stuck.named_at >= stuck.delay_s:
+                if stuck.named_at is not None:
+                    stuck.delay_s = min(stuck.delay_s * 2, MAX_BACKOFF_S)
                 stuck.named_at = now
                 named.append(key)
         return named
 
     def repeats(self, key: K) -> bool:
-        """Whether `key` was named before at the same offsets (a re-seek did not help)."""
+        """Whether `key` was named before at the same offset (a re-seek did not help)."""
         stuck = self._stuck.get(key)
         return stuck is not None and stuck.delay_s > self.after_s
 
