@@ -25,8 +25,9 @@ Three more faust behaviours are guarded: a batch can arrive with a hole in a par
 record skipped around start-up or a rebalance), which faust's commit would step over — `OffsetGuard`
 (pipeline/app.py) seeks back to the missing record (the commit tests hit this); faust's pure-Python
 iterator acknowledges the records it skips — `AckGate` lets only the agents' own acknowledgements
-through; and a partition can stop being fetched after the worker joins its group (upstream
-faust-streaming/faust#629) — `FetchWatch` (pipeline/refetch.py) re-seeks it after LOGTRACE_STALL_AFTER_S.
+through; and around a rebalance faust can drop records it has already fetched, leaving the partition
+with nothing more to read until a restart (upstream faust-streaming/faust#629) — `FetchWatch`
+(pipeline/refetch.py, pipeline/stall.py) re-reads it from its committed offset.
 
 Backpressure and memory bound. An agent awaits the sink, so while Elasticsearch is slow or down it takes
 no new batch; its `noack_take` buffer stops at `batch_max_records`, the topic's stream buffer at
