@@ -19,9 +19,9 @@ from tests.integration.worker.harness import (
     WorkerProcess,
     committed,
     create_topics,
+    raw_worker_env,
     run_setup,
     wait_until,
-    worker_env,
 )
 
 # Smaller than any record batch (its header alone is 61 bytes): every produce is refused.
@@ -61,13 +61,7 @@ def test_deadletter_topic_unwritable_then_writable(devstack, tmp_path: Path) -> 
     before, after = oracle.planted(100), oracle.planted(100, start=100)
     events = [*before, bad, *after]
     oracle.produce(events)
-    env = worker_env(
-        devstack,
-        names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
-        LOGTRACE_BATCH_MAX_RECORDS="50",
-    )
+    env = raw_worker_env(devstack, names)
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
         # The batch holding the bad record is stuck on its dead letter: the worker says why.

@@ -19,9 +19,9 @@ from tests.integration.worker.harness import (
     committed,
     create_topics,
     metric_value,
+    raw_worker_env,
     run_setup,
     wait_until,
-    worker_env,
 )
 
 
@@ -47,14 +47,7 @@ def proxy(stack, names: Names) -> Iterator[ProxyThread]:
 
 def _env(stack, names: Names, es_url: str | None = None) -> dict[str, str]:
     extra = {"LOGTRACE_ES_URL": es_url} if es_url else {}
-    return worker_env(
-        stack,
-        names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
-        LOGTRACE_BATCH_MAX_RECORDS="50",
-        **extra,
-    )
+    return raw_worker_env(stack, names, **extra)
 
 
 def _settled(oracle: Oracle, expected_docs: int, timeout: float) -> None:

@@ -21,9 +21,9 @@ from tests.integration.worker.harness import (
     create_topics,
     free_port,
     metric_value,
+    raw_worker_env,
     run_setup,
     wait_until,
-    worker_env,
 )
 
 PARTITIONS = 4
@@ -138,13 +138,7 @@ def test_worker_joins_and_leaves_mid_stream(devstack, tmp_path: Path) -> None:
     names = SharedNames.new()
     create_topics(devstack, {names.raw: PARTITIONS, names.dlq: 1})
     oracle = Oracle(devstack, names, "rebalance_join_leave")
-    env = worker_env(
-        devstack,
-        names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
-        LOGTRACE_BATCH_MAX_RECORDS="50",
-    )
+    env = raw_worker_env(devstack, names)
     first = WorkerProcess(env, tmp_path / "first.log")
     # The second worker needs its own web port; everything else (group, topics) is shared.
     second = WorkerProcess({**env, "LOGTRACE_WEB_PORT": str(free_port())}, tmp_path / "second.log")

@@ -18,9 +18,9 @@ from tests.integration.worker.harness import (
     committed,
     create_topics,
     metric_value,
+    raw_worker_env,
     run_setup,
     wait_until,
-    worker_env,
 )
 
 EVENTS_BEFORE = 1500
@@ -36,12 +36,9 @@ def restart_stack(devstack) -> Iterator[PrivateStack]:
 
 
 def _worker(stack: PrivateStack, names: SharedNames, log_path: Path) -> WorkerProcess:
-    env = worker_env(
+    env = raw_worker_env(
         stack,
         names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
-        LOGTRACE_BATCH_MAX_RECORDS="50",
         LOGTRACE_ES_REQUEST_TIMEOUT_S="10",
         LOGTRACE_SINK_PAUSE_RECHECK_S="1",
     )

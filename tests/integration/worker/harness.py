@@ -103,6 +103,17 @@ def worker_env(stack: Any, names: Names, **overrides: str) -> dict[str, str]:
     return env
 
 
+def raw_worker_env(stack: Any, names: Names, **overrides: str) -> dict[str, str]:
+    """`worker_env` of a worker that reads only the raw-log topic, in batches of 50 (the commit, stall and
+    fault tests: small batches put many commits and batch boundaries into a short stream)."""
+    raw_only = {
+        "LOGTRACE_OTLP_SPANS_TOPIC": "",
+        "LOGTRACE_OTLP_LOGS_TOPIC": "",
+        "LOGTRACE_BATCH_MAX_RECORDS": "50",
+    }
+    return worker_env(stack, names, **{**raw_only, **overrides})
+
+
 # Workers started by the running test (the integration conftest adds their log tails to a failure report).
 STARTED: list["WorkerProcess"] = []
 

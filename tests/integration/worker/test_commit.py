@@ -24,6 +24,7 @@ from tests.integration.worker.harness import (
     es_request,
     metric_value,
     produce,
+    raw_worker_env,
     run_setup,
     wait_until,
     worker_env,
@@ -47,17 +48,6 @@ def _offsets_in_es(stack, names: Names) -> list[int]:
     return sorted(hit["_source"]["logtrace.kafka.offset"] for hit in found["hits"]["hits"])
 
 
-def _env(stack, names: Names, **extra: str) -> dict[str, str]:
-    return worker_env(
-        stack,
-        names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
-        LOGTRACE_BATCH_MAX_RECORDS="50",
-        **extra,
-    )
-
-
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("mode", ["raise", "hang"])
 def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode: str) -> None:
@@ -67,7 +57,7 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
     produce(devstack, names.raw, _lines(RECORDS))
     report = tmp_path / "fault.json"
     faulty = WorkerProcess(
-        _env(
+        raw_worker_env(
             devstack,
             names,
             LOGTRACE_TEST_FAULT=mode,
@@ -110,7 +100,7 @@ def test_sink_failure_mid_batch_never_commits_the_batch(devstack, tmp_path, mode
     assert set(range(offset)) <= in_es
     assert set(fault["partial"]) <= in_es  # half of the failing batch did reach Elasticsearch
 
-    healthy = WorkerProcess(_env(devstack, names), tmp_path / "healthy.log").start()
+    healthy = WorkerProcess(raw_worker_env(devstack, names), tmp_path / "healthy.log").start()
     try:
         wait_until(
             lambda: es_count(devstack, f"logs-logtrace.app-{names.namespace}") >= RECORDS,

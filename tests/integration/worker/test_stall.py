@@ -12,9 +12,9 @@ from tests.integration.worker.harness import (
     es_count,
     metric_value,
     produce,
+    raw_worker_env,
     run_setup,
     wait_until,
-    worker_env,
 )
 
 RECORDS = 400
@@ -26,11 +26,9 @@ def test_a_partition_whose_fetched_records_were_dropped_is_read_again(devstack, 
     create_topics(devstack, {names.raw: 1})
     produce(devstack, names.raw, [f"level=info msg=stall-{n} n={n}".encode() for n in range(RECORDS)])
     report = tmp_path / "dropped"
-    env = worker_env(
+    env = raw_worker_env(
         devstack,
         names,
-        LOGTRACE_OTLP_SPANS_TOPIC="",
-        LOGTRACE_OTLP_LOGS_TOPIC="",
         LOGTRACE_TEST_DROP_TOPIC=names.raw,
         LOGTRACE_TEST_DROP_S="2",
         LOGTRACE_TEST_DROP_FILE=str(report),
