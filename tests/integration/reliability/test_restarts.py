@@ -45,49 +45,57 @@ def _worker(stack: PrivateStack, names: SharedNames, log_path: Path) -> WorkerPr
     return WorkerProcess(env, log_path).start()
 
 
-def _names(stack: PrivateStack) -> SharedNames:
+def _under_way(
+    stack: PrivateStack, scenario: str, tmp_path: Path
+) -> tuple[SharedNames, Oracle, WorkerProcess]:
+    """Fresh topics, EVENTS_BEFORE planted events produced, and a worker started on them that has indexed
+    the first 100 (with no commit past an unaccounted event)."""
     names = SharedNames.new()
     create_topics(stack, {names.raw: 2, names.dlq: 1})
-    return names
-
-
-def _started(stack: PrivateStack, scenario: str, tmp_path: Path) -> tuple[SharedNames, Oracle, WorkerProcess]:
-    """Fresh topics, EVENTS_BEFORE planted events produced, and a worker started on them."""
-    names = _names(stack)
     oracle = Oracle(stack, names, scenario)
     oracle.produce(oracle.planted(EVENTS_BEFORE))
-    return names, oracle, _worker(stack, names, tmp_path / "worker.log")
+    worker = _worker(stack, names, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: oracle.count() >= 100, 90, 0.1, what="under way")
+        oracle.check_commits()
+    except BaseException:
+        worker.stop()
+        raise
+    return names, oracle, worker
 
 
 def _consumed(worker: WorkerProcess, names: SharedNames) -> float:
     return metric_value(worker.metrics(), "logtrace_worker_records_consumed_total", topic=names.raw)
 
 
-def _all_committed(stack: PrivateStack, names: SharedNames, total: int) -> None:
+def _produce_rest(oracle: Oracle) -> None:
+    oracle.produce(oracle.planted(EVENTS_AFTER, start=EVENTS_BEFORE))
+
+
+def _settled(stack: PrivateStack, names: SharedNames, oracle: Oracle) -> int:
+    """Wait until every produced event is indexed and committed (no commit past an unaccounted one)."""
+    total = len(oracle.events)
+    wait_until(lambda: oracle.count() >= total, 90, what=f"{total} documents")
     wait_until(lambda: sum(committed(stack, names.group, names.raw).values()) == total, 45, what="commit")
+    oracle.check_commits()
+    return total
 
 
 # The first test of the module also pays for starting the private stack (~30-70 s on a busy 2-core box).
 @pytest.mark.timeout(240)
 def test_kafka_broker_restart_mid_stream(restart_stack: PrivateStack, tmp_path: Path) -> None:
     stack = restart_stack
-    names, oracle, worker = _started(stack, "kafka_broker_restart", tmp_path)
-    n_before = len(oracle.events)
+    names, oracle, worker = _under_way(stack, "kafka_broker_restart", tmp_path)
     began = time.monotonic()
     try:
-        wait_until(lambda: oracle.count() >= 100, 90, 0.1, what="under way")
-        oracle.check_commits()
         down_s = stack.stop_service("kafka")
         at_stop = oracle.count()
         time.sleep(2)  # the worker's fetches, commits and heartbeats now fail
         assert worker.proc is not None and worker.proc.poll() is None, f"worker exited\n{worker.tail()}"
         up_s = stack.start_again("kafka")
         oracle.check_commits()
-        oracle.produce(oracle.planted(EVENTS_AFTER, start=EVENTS_BEFORE))
-        total = len(oracle.events)
-        wait_until(lambda: oracle.count() >= total, 90, what=f"{total} documents")
-        _all_committed(stack, names, total)
-        oracle.check_commits()
+        _produce_rest(oracle)
+        total = _settled(stack, names, oracle)
         # The same process carried on: it reconnected rather than crashing and being restarted.
         assert worker.proc.poll() is None, f"worker exited\n{worker.tail()}"
         assert _consumed(worker, names) >= total
@@ -97,19 +105,16 @@ def test_kafka_broker_restart_mid_stream(restart_stack: PrivateStack, tmp_path: 
         f"\nkafka_broker_restart: {at_stop} indexed when the broker stopped; stop {down_s:.1f} s, "
         f"up {up_s:.1f} s; all durable after {time.monotonic() - began:.1f} s"
     )
-    assert at_stop < n_before, "the broker was stopped after the stream had ended"
+    assert at_stop < EVENTS_BEFORE, "the broker was stopped after the stream had ended"
     oracle.check([worker.log_path])
 
 
 @pytest.mark.timeout(180)
 def test_elasticsearch_restart_mid_stream(restart_stack: PrivateStack, tmp_path: Path) -> None:
     stack = restart_stack
-    names, oracle, worker = _started(stack, "elasticsearch_restart", tmp_path)
-    n_before = len(oracle.events)
+    names, oracle, worker = _under_way(stack, "elasticsearch_restart", tmp_path)
     began = time.monotonic()
     try:
-        wait_until(lambda: oracle.count() >= 100, 90, 0.1, what="under way")
-        oracle.check_commits()
         down_s = stack.stop_service("es")
         # Paused: within a few seconds the worker is not ready, and it neither consumes nor commits.
         wait_until(lambda: worker.get("/ready")[0] == 503, 15, 0.2, what="worker not ready")
@@ -120,13 +125,10 @@ def test_elasticsearch_restart_mid_stream(restart_stack: PrivateStack, tmp_path:
         assert _consumed(worker, names) == consumed, "the worker kept consuming while ES was down"
         assert committed(stack, names.group, names.raw) == offsets, "offsets committed while ES was down"
         assert worker.proc is not None and worker.proc.poll() is None, f"worker exited\n{worker.tail()}"
-        oracle.produce(oracle.planted(EVENTS_AFTER, start=EVENTS_BEFORE))
+        _produce_rest(oracle)
         up_s = stack.start_again("es")
         oracle.check_commits()
-        total = len(oracle.events)
-        wait_until(lambda: oracle.count() >= total, 90, what=f"{total} documents")
-        _all_committed(stack, names, total)
-        oracle.check_commits()
+        _settled(stack, names, oracle)
         wait_until(lambda: worker.get("/ready")[0] == 200, 30, 0.5, what="worker ready again")
         assert worker.proc.poll() is None, f"worker exited\n{worker.tail()}"
     finally:
@@ -135,5 +137,5 @@ def test_elasticsearch_restart_mid_stream(restart_stack: PrivateStack, tmp_path:
         f"\nelasticsearch_restart: {at_stop} committed while the node was down; stop {down_s:.1f} s, "
         f"up {up_s:.1f} s; all durable after {time.monotonic() - began:.1f} s"
     )
-    assert at_stop < n_before, "the node was stopped after the stream had ended"
+    assert at_stop < EVENTS_BEFORE, "the node was stopped after the stream had ended"
     oracle.check([worker.log_path])
